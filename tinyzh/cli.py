@@ -1,0 +1,93 @@
+"""The ``tinyzh`` command line: root app, global options and the error edge.
+
+Each command lives in ``tinyzh/commands/<name>.py`` as a thin function that parses options into a
+config and calls the library. Errors the library raises as ``TinyzhError`` become one red line on
+stderr and exit code 1 here; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from tinyzh import __version__
+from tinyzh.errors import TinyzhError
+
+err_console = Console(stderr=True)
+
+
+class TinyzhGroup(TyperGroup):
+    """Root group that turns user errors into one readable line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TinyzhError as exc:
+            if ctx.params.get("debug"):
+                raise
+            err_console.print(f"[bold red]error:[/] {_escape(str(exc))}", highlight=False)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            err_console.print("[yellow]interrupted[/] (rerun the same command to resume where supported)")
+            raise typer.Exit(130) from None
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+app = typer.Typer(
+    cls=TinyzhGroup,
+    name="tinyzh",
+    help="Chinese-first TinyBERT-style compression: pregen -> distill -> augment -> eval.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tinyzh {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging (-vv for debug).")] = 0,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """tinyzh: make small, fast Chinese BERT students the TinyBERT way."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # Silence the noisy per-call warnings of jieba and transformers unless asked for.
+    if verbose < 2:
+        logging.getLogger("jieba").setLevel(logging.ERROR)
+        logging.getLogger("transformers").setLevel(logging.ERROR)
+
+
+def _register_commands() -> None:
+    from tinyzh.commands import augment, distill, evaluate, plugins, pregen
+
+    app.command("pregen")(pregen.pregen)
+    app.command("distill")(distill.distill)
+    app.command("augment")(augment.augment)
+    app.command("eval")(evaluate.evaluate)
+    app.command("plugins")(plugins.plugins)
+
+
+_register_commands()
+
+
+def main() -> None:
+    app()

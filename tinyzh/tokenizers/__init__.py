@@ -1,0 +1,1 @@
+"""Built-in tokenizer plugins (entry-point group ``tinyzh.tokenizers``)."""
