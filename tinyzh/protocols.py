@@ -11,7 +11,6 @@ The registry calls the factory to get an object that satisfies the protocol belo
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,17 +69,29 @@ class Tokenizer(Protocol):
 # --------------------------------------------------------------------------- augmenters
 @runtime_checkable
 class Augmenter(Protocol):
-    """Proposes word-level replacements for one segmented text.
+    """Proposes word-level replacement candidates for a batch of segmented, POS-tagged texts.
 
-    ``words`` is the text cut into words (by the tokenizer plugin's segmenter); the augmenter returns
-    a list of the same length where each entry is either the original word or a replacement. Working
-    on words keeps replacements from crossing word boundaries and lets several augmenters compose
-    (dictionary for multi-character words, masked-LM for single characters).
+    ``texts`` holds many texts at once (every text field of a chunk of examples), each cut by jieba
+    into ``(word, pos_tag)`` pairs whose words concatenate back to the text. The augmenter returns,
+    for every text, one entry per word: the words that may replace it, either a list of strings
+    (drawn uniformly) or a dict ``{replacement: weight}`` (drawn by weight); empty means "keep".
+    The runner, not the augmenter, draws the ``N`` copies with the per-example random generator, so
+    augmenters are deterministic functions of their input and may batch freely (the masked-LM
+    augmenter scores all masked positions of the batch in a few forward passes).
+
+    Working on words keeps replacements from crossing word boundaries. The runner never replaces
+    stop words, numbers, Latin words, named entities or punctuation, whatever an augmenter proposes.
+    An optional attribute ``word_scope`` (``"single"``, ``"multi"`` or ``"any"``, default ``"any"``)
+    says which words the augmenter is for; when augmenters compose (``synonym,mlm``), each word takes
+    the candidates of the first augmenter, in the order given, whose scope matches the word's length
+    exactly, else of the first ``"any"`` one that proposes something.
     """
 
     name: str
 
-    def augment(self, words: Sequence[str], rng: random.Random) -> list[str]: ...
+    def candidates(
+        self, texts: Sequence[Sequence[tuple[str, str]]]
+    ) -> list[list[Sequence[str] | Mapping[str, float]]]: ...
 
 
 # --------------------------------------------------------------------------- tasks
