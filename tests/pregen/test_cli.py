@@ -1,0 +1,38 @@
+"""``tinyzh pregen`` through the real CLI app."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from tests.pregen import helpers
+from tinyzh.cli import app
+
+
+def test_pregen_writes_shards_and_prints_a_summary(vocab_dir: Path, tmp_path: Path) -> None:
+    corpus = helpers.write_corpus(tmp_path / "c.txt", helpers.documents(30, seed=4))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["pregen", str(corpus), "--output", str(out), "--tokenizer", str(vocab_dir),
+                                      "--workers", "1", "--epochs", "2", "--max-seq-len", "64", "--seed", "3",
+                                      "--pair-task", "sop", "--quiet"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["epochs"] == 2 and manifest["seed"] == 3 and manifest["pair_task"] == "sop"
+    assert f"{manifest['num_instances']:,} instances" in result.output and "instances/s" in result.output
+    assert "bad input: 0 invalid UTF-8" in result.output
+
+
+def test_bad_flag_value_is_one_line_and_exit_1(vocab_dir: Path, tmp_path: Path) -> None:
+    corpus = helpers.write_corpus(tmp_path / "c.txt", helpers.documents(3))
+    result = CliRunner().invoke(app, ["pregen", str(corpus), "-o", str(tmp_path / "o"), "--pair-task", "next"])
+    assert result.exit_code == 1
+    assert "--pair-task 'next' is not valid" in result.output and "Traceback" not in result.output
+
+
+def test_too_small_corpus_is_reported_with_the_file(vocab_dir: Path, tmp_path: Path) -> None:
+    corpus = helpers.write_corpus(tmp_path / "tiny.txt", [["只有一个文档。"]])
+    result = CliRunner().invoke(app, ["pregen", str(corpus), "-o", str(tmp_path / "o"), "--tokenizer", str(vocab_dir),
+                                      "--workers", "1", "--quiet"])
+    assert result.exit_code == 1 and "tiny.txt" in result.output and "at least 2" in result.output

@@ -1,0 +1,86 @@
+"""Whole-word masking properties (hypothesis): whole words, bounds, labels, specials, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tinyzh.pregen.masking import MaskSpec, budgets, mask_rows, word_ids_from_flags
+
+SPEC = MaskSpec(mask_token_id=4, vocab_size=500, random_low=5, masked_lm_prob=0.15, max_predictions_per_seq=20)
+
+
+@st.composite
+def rows(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A batch of rows ``[CLS] words.. [SEP] words.. [SEP]`` with words of 1-5 tokens."""
+    ids, flags, lengths = [], [], []
+    for _ in range(draw(st.integers(1, 6))):
+        row_ids, row_flags = [2], [2]
+        for _segment in range(draw(st.integers(1, 2))):
+            for size in draw(st.lists(st.integers(1, 5), min_size=1, max_size=40)):
+                row_ids += draw(st.lists(st.integers(5, 499), min_size=size, max_size=size))
+                row_flags += [1] + [0] * (size - 1)
+            row_ids.append(3)
+            row_flags.append(2)
+        ids += row_ids
+        flags += row_flags
+        lengths.append(len(row_ids))
+    return np.array(ids, np.int64), np.array(flags, np.uint8), np.array(lengths, np.int64)
+
+
+def split(array: np.ndarray, counts: np.ndarray) -> list[np.ndarray]:
+    return np.split(array, np.cumsum(counts)[:-1])
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows(), st.integers(0, 2**32 - 1))
+def test_masks_whole_words_within_budget(batch: tuple[np.ndarray, np.ndarray, np.ndarray], seed: int) -> None:
+    ids, flags, lengths = batch
+    masked, counts, positions, labels = mask_rows(ids, flags, lengths, SPEC, np.random.default_rng(seed))
+    assert masked.shape == ids.shape and counts.sum() == len(positions) == len(labels)
+    budget = budgets(lengths, SPEC)
+    for row_ids, row_flags, row_masked, pos, lab, k in zip(
+        split(ids, lengths), split(flags, lengths), split(masked, lengths), split(positions, counts),
+        split(labels, counts), budget, strict=True,
+    ):
+        word_ids = word_ids_from_flags(row_flags)
+        assert np.all(np.diff(pos) > 0)  # sorted, unique
+        assert np.all(row_flags[pos] != 2)  # never [CLS]/[SEP]
+        assert np.array_equal(lab, row_ids[pos])  # labels are the original tokens
+        chosen = np.unique(word_ids[pos])
+        assert np.array_equal(np.flatnonzero(np.isin(word_ids, chosen)), pos)  # whole words, nothing else
+        assert len(pos) <= k
+        sizes = np.bincount(word_ids[word_ids >= 0])
+        if sizes.min() <= k:
+            assert len(pos) >= 1  # some word fits, so something is masked
+        unchanged = np.setdiff1d(np.arange(len(row_ids)), pos)
+        assert np.array_equal(row_masked[unchanged], row_ids[unchanged])
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows(), st.integers(0, 2**32 - 1))
+def test_deterministic_for_a_seed(batch: tuple[np.ndarray, np.ndarray, np.ndarray], seed: int) -> None:
+    first = mask_rows(*batch, SPEC, np.random.default_rng(seed))
+    second = mask_rows(*batch, SPEC, np.random.default_rng(seed))
+    for a, b in zip(first, second, strict=True):
+        assert np.array_equal(a, b)
+
+
+def test_replacement_shares_are_80_10_10() -> None:
+    # 2,000 rows of 100 one-token words: 15 masked each, 30,000 masked tokens in all.
+    lengths = np.full(2000, 102)
+    row_flags = np.array([2] + [1] * 100 + [2], np.uint8)
+    flags = np.tile(row_flags, 2000)
+    ids = np.where(flags == 2, 2, 7).astype(np.int64)  # every word is token 7
+    masked, counts, positions, labels = mask_rows(ids, flags, lengths, SPEC, np.random.default_rng(0))
+    assert np.all(counts == 15)
+    rows = np.repeat(np.arange(2000), counts)
+    values = masked[rows * 102 + positions]
+    share_mask, share_same = np.mean(values == 4), np.mean(values == 7)
+    assert abs(share_mask - 0.8) < 0.02 and abs(share_same - 0.1 - 0.9 / 495) < 0.02
+    assert values[(values != 4) & (values != 7)].min() >= SPEC.random_low  # random ids skip special tokens
+
+
+def test_budget_follows_bert() -> None:
+    assert budgets(np.array([1, 10, 128, 512]), SPEC).tolist() == [1, 2, 19, 20]

@@ -1,0 +1,250 @@
+"""Stream a corpus as chunks of documents, counting (never crashing on) bad input.
+
+Format (BERT/TinyBERT convention): UTF-8 text, one sentence a line, a blank line between documents,
+the end of a file ends a document; ``.gz`` files are read through gzip. Memory is bounded by one
+chunk: lines are read one at a time and a chunk is handed on as soon as it is full.
+
+Bad input is repaired or skipped and counted in :class:`InputStats`:
+
+- a line that is not valid UTF-8 is skipped and reported as ``file:line``;
+- control and format characters (``\\x00``, ``\\u200b`` …) are removed;
+- a line longer than ``max_line_chars`` is split into pieces (at punctuation or a space when one is
+  near the end of the window), never dropped;
+- a document with no text left is counted as empty; a document with one line as one-sentence.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from tinyzh.errors import InputError
+
+# Cc (except tab/newline, handled as whitespace) and the Cf characters that show up in scraped text.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ufffd]")
+# Good places to cut an over-long line: just after these characters.
+_BREAK_AFTER = set("。！？；，、：…!?;,: \t")
+MAX_EXAMPLES = 20  # file:line examples of bad input kept for the report
+BLOCK_BYTES = 1 << 20
+MAX_PENDING_BYTES = 16 << 20  # a "line" longer than this is cut (then split like any long line)
+
+
+@dataclass
+class InputStats:
+    """Counts of what was read and what was wrong with it."""
+
+    files: int = 0
+    lines: int = 0
+    documents: int = 0
+    characters: int = 0
+    invalid_utf8_lines: int = 0
+    control_char_lines: int = 0
+    long_lines_split: int = 0
+    empty_documents: int = 0
+    one_sentence_documents: int = 0
+    long_documents_split: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    def note(self, kind: str, path: Path, line: int) -> None:
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append(f"{path}:{line}: {kind}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def bad_lines(self) -> int:
+        return self.invalid_utf8_lines + self.control_char_lines + self.long_lines_split
+
+
+@dataclass
+class Chunk:
+    """``documents`` (each a list of non-empty lines), numbered in corpus order."""
+
+    index: int
+    documents: list[list[str]]
+
+    def digest(self) -> str:
+        """sha256 of the chunk's text, so a resumed run notices an edited corpus."""
+        text = "\n\n".join("\n".join(doc) for doc in self.documents)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def open_binary(path: Path) -> BinaryIO:
+    if not path.is_file():
+        raise InputError("corpus file not found (expected a UTF-8 text file, optionally .gz)", path=path)
+    raw = open(path, "rb")
+    magic = raw.read(2)
+    raw.seek(0)
+    if magic == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    return raw
+
+
+def split_long_line(text: str, limit: int) -> list[str]:
+    """Cut ``text`` into pieces of at most ``limit`` characters, preferring punctuation/space cuts."""
+    pieces = []
+    while len(text) > limit:
+        cut = limit
+        for pos in range(limit, limit // 2, -1):  # look back at most half a window for a nice cut
+            if text[pos - 1] in _BREAK_AFTER:
+                cut = pos
+                break
+        piece, text = text[:cut].strip(), text[cut:]
+        if piece:
+            pieces.append(piece)
+    text = text.strip()
+    if text:
+        pieces.append(text)
+    return pieces
+
+
+class CorpusReader:
+    """Iterate documents of several files; ``stats`` fills in as it goes."""
+
+    def __init__(self, paths: list[Path], max_line_chars: int, max_document_chars: int) -> None:
+        self.paths = paths
+        self.max_line_chars = max_line_chars
+        self.max_document_chars = max_document_chars
+        self.stats = InputStats()
+        self.bytes_read = 0  # of the files on disk (compressed for .gz), for the progress bar
+        self._check_control = True
+
+    def total_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.paths if p.is_file())
+
+    def documents(self) -> Iterator[list[str]]:
+        for path in self.paths:
+            yield from self._file_documents(path)
+
+    def _file_documents(self, path: Path) -> Iterator[list[str]]:
+        stats = self.stats
+        stats.files += 1
+        doc: list[str] = []
+        raw_lines = 0  # lines of the current document before cleaning, to tell empty from absent
+        doc_chars = 0
+        for number, text in self._lines(path):
+            if text is None:
+                continue
+            text = text.strip()
+            if not text:
+                if doc or raw_lines:
+                    yield from self._finish(doc)
+                doc, raw_lines, doc_chars = [], 0, 0
+                continue
+            raw_lines += 1
+            if len(text) > self.max_line_chars or (self._check_control and _CONTROL.search(text)):
+                pieces = self._clean(text, path, number)
+            else:
+                pieces = [text]
+            doc.extend(pieces)
+            doc_chars += len(text)
+            if doc_chars >= self.max_document_chars:  # a whole book without blank lines
+                stats.long_documents_split += 1
+                yield from self._finish(doc)
+                doc, raw_lines, doc_chars = [], 0, 0
+        if doc or raw_lines:
+            yield from self._finish(doc)
+
+    def _lines(self, path: Path) -> Iterator[tuple[int, str | None]]:
+        """(1-based line number, text or None when not UTF-8), decoding ~1 MB blocks at a time."""
+        done_before = self.bytes_read
+        number = 0
+        rest = b""
+        with open_binary(path) as handle:
+            raw = getattr(handle, "fileobj", handle)
+            while block := handle.read(BLOCK_BYTES):
+                block = rest + block
+                cut = block.rfind(b"\n") + 1
+                if cut == 0 and len(block) > MAX_PENDING_BYTES:  # no newline for ages: cut between characters
+                    cut = next(k for k in range(len(block) - 1, 0, -1) if block[k] & 0xC0 != 0x80)
+                    block, rest = block[:cut] + b"\n", block[cut:]
+                else:
+                    block, rest = block[:cut], block[cut:]
+                self.bytes_read = done_before + raw.tell()
+                for text in self._decode_block(block, path, number):
+                    number += 1
+                    yield number, text
+            if rest:
+                yield number + 1, self._decode(rest, path, number + 1)
+        self.bytes_read = done_before + path.stat().st_size
+
+    def _decode_block(self, block: bytes, path: Path, first: int) -> list[str | None]:
+        """Lines of a block that ends with a newline; only a block with bad bytes is decoded line by line."""
+        try:
+            text = block.decode("utf-8")
+        except UnicodeDecodeError:
+            lines = block.split(b"\n")[:-1]
+            return [self._decode(data, path, first + k + 1) for k, data in enumerate(lines)]
+        self._check_control = _CONTROL.search(text) is not None  # skip the per-line search when clean
+        return text.split("\n")[:-1]
+
+    def _decode(self, data: bytes, path: Path, number: int) -> str | None:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.stats.invalid_utf8_lines += 1
+            self.stats.note(f"invalid UTF-8 at byte {exc.start}, line skipped", path, number)
+            return None
+        self._check_control = True
+        return text
+
+    def _clean(self, text: str, path: Path, number: int) -> list[str]:
+        if _CONTROL.search(text):
+            self.stats.control_char_lines += 1
+            self.stats.note("control characters removed", path, number)
+            text = _CONTROL.sub("", text).strip()
+            if not text:
+                return []
+        if len(text) > self.max_line_chars:
+            self.stats.long_lines_split += 1
+            self.stats.note(f"line of {len(text)} characters split", path, number)
+            return split_long_line(text, self.max_line_chars)
+        return [text]
+
+    def _finish(self, doc: list[str]) -> Iterator[list[str]]:
+        if not doc:
+            self.stats.empty_documents += 1
+            return
+        self.stats.documents += 1
+        self.stats.characters += sum(map(len, doc))
+        if len(doc) == 1:
+            self.stats.one_sentence_documents += 1
+        yield doc
+
+
+def chunked(reader: CorpusReader, max_docs: int, max_chars: int) -> Iterator[Chunk]:
+    """Group documents into chunks; a last chunk of a single document joins the one before it
+    (a next-sentence pair needs a second document to draw from)."""
+    pending: Chunk | None = None
+    docs: list[list[str]] = []
+    chars = 0
+    index = 0
+    for doc in reader.documents():
+        docs.append(doc)
+        chars += sum(map(len, doc))
+        if len(docs) >= max_docs or (chars >= max_chars and len(docs) >= 2):
+            if pending is not None:
+                yield pending
+            pending, docs, chars = Chunk(index, docs), [], 0
+            index += 1
+    if pending is None:
+        if len(docs) < 2:
+            raise InputError(
+                f"the corpus has {len(docs)} document(s); at least 2 are needed (documents are "
+                "separated by blank lines, one sentence a line)",
+                path=", ".join(map(str, reader.paths)),
+            )
+        yield Chunk(index, docs)
+        return
+    if len(docs) == 1:
+        pending.documents.extend(docs)
+    elif docs:
+        yield pending
+        pending = Chunk(index, docs)
+    yield pending

@@ -1,0 +1,211 @@
+"""``run_pregen``: stream the corpus in chunks to worker processes and write the manifest.
+
+The main process reads and cleans the corpus and hands out chunks, at most ``2 * workers`` at a
+time, so memory stays flat; workers tokenize, build, mask and write shards. A chunk whose shards are
+already on disk with the recorded sha256 (an interrupted earlier run) is not redone.
+Usage::
+
+    manifest = run_pregen(PregenConfig(corpus=[Path("corpus.txt")], output=Path("pregen")))
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import shutil
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from tinyzh.errors import ConfigError
+from tinyzh.plugins import get_tokenizer
+from tinyzh.pregen.config import PregenConfig
+from tinyzh.pregen.corpus import Chunk, CorpusReader, chunked
+from tinyzh.pregen.masking import MaskSpec
+from tinyzh.pregen.shards import sha256_file
+from tinyzh.pregen.worker import ChunkResult, ChunkWorker, load_result
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+RUN_FILE = "run.json"  # the identity of the run that owns the directory, written first
+
+
+class Progress(Protocol):
+    """What ``run_pregen`` reports to; the command passes a rich progress bar."""
+
+    def start(self, total_bytes: int) -> None: ...
+
+    def update(self, bytes_read: int, documents: int, instances: int) -> None: ...
+
+
+@dataclass
+class Totals:
+    documents: int = 0
+    instances: int = 0
+    resumed_chunks: int = 0
+
+
+def load_tokenizer(config: PregenConfig) -> Any:
+    options = {"segmenter": config.segmenter} if config.segmenter else {}
+    return get_tokenizer(config.tokenizer_plugin, config.tokenizer, **options)
+
+
+def tokenizer_info(tokenizer: Any, config: PregenConfig) -> dict[str, Any]:
+    segmenter = getattr(tokenizer, "segmenter", None)
+    return {
+        "name": config.tokenizer,
+        "plugin": config.tokenizer_plugin,
+        "segmenter": getattr(segmenter, "name", None),
+        "vocab_size": int(tokenizer.vocab_size),
+        "vocab_fingerprint": tokenizer.vocab_fingerprint(),
+        "mask_token_id": int(tokenizer.mask_token_id),
+        "cls_token_id": int(tokenizer.cls_token_id),
+        "sep_token_id": int(tokenizer.sep_token_id),
+        "pad_token_id": int(tokenizer.pad_token_id),
+        "unk_token_id": int(tokenizer.unk_token_id),
+    }
+
+
+def mask_spec(info: dict[str, Any], config: PregenConfig) -> MaskSpec:
+    specials = [info[k] for k in ("mask_token_id", "cls_token_id", "sep_token_id", "pad_token_id", "unk_token_id")]
+    low = max(specials) + 1  # bert-base-chinese: 104, past [PAD], [unusedN], [UNK], [CLS], [SEP], [MASK]
+    return MaskSpec(info["mask_token_id"], info["vocab_size"], low if low < info["vocab_size"] else 0,
+                    config.masked_lm_prob, config.max_predictions_per_seq)
+
+
+def prepare_output(config: PregenConfig, info: dict[str, Any]) -> None:
+    """Create the output directory, or check that it holds (part of) the very same run."""
+    out = config.output
+    identity = {"config": config.identity(), "vocab_fingerprint": info["vocab_fingerprint"],
+                "format_version": FORMAT_VERSION}
+    run_file = out / RUN_FILE
+    if config.overwrite and out.exists():
+        for path in out.glob("shard-*.bin*"):
+            path.unlink()
+        shutil.rmtree(out / ".chunks", ignore_errors=True)
+        for name in (MANIFEST, RUN_FILE):
+            (out / name).unlink(missing_ok=True)
+    if run_file.exists():
+        try:
+            previous = json.loads(run_file.read_text())
+        except ValueError:
+            previous = None
+        if previous != identity:
+            raise ConfigError(
+                f"--output {out} holds pregen data made with other settings (see {run_file}); "
+                "use a new directory or pass --overwrite"
+            )
+    elif out.exists() and any(out.glob("shard-*.bin")):
+        raise ConfigError(f"--output {out} already holds shards of an unknown run; use a new directory or --overwrite")
+    out.mkdir(parents=True, exist_ok=True)
+    run_file.write_text(json.dumps(identity, indent=2, sort_keys=True))
+
+
+def finished(config: PregenConfig, chunk: Chunk) -> ChunkResult | None:
+    """The recorded result of ``chunk`` if all its shards are on disk with the recorded sha256."""
+    result = load_result(config.output, chunk.index)
+    if result is None or len(result.shards) != config.epochs or result.stats.get("source_sha256") != chunk.digest():
+        return None
+    for shard in result.shards:
+        path = config.output / shard["file"]
+        if not path.is_file() or sha256_file(path) != shard["sha256"]:
+            return None
+    return result
+
+
+# --------------------------------------------------------------------------- worker processes
+_worker: ChunkWorker | None = None
+_inherited: Any = None  # the parent's tokenizer, reused by forked workers instead of loading it again
+
+
+def _init_worker(config: PregenConfig, spec: MaskSpec) -> None:
+    global _worker
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    _worker = ChunkWorker(config, _inherited if _inherited is not None else load_tokenizer(config), spec)
+
+
+def _run_chunk(chunk: Chunk) -> ChunkResult:
+    assert _worker is not None, "worker not initialised"
+    return _worker.run(chunk)
+
+
+def _results(config: PregenConfig, chunks: Iterator[Chunk], tokenizer: Any, spec: MaskSpec) -> Iterator[ChunkResult]:
+    """Results in chunk order; finished chunks come from disk, the rest from the workers."""
+    if config.workers == 1:
+        worker = ChunkWorker(config, tokenizer, spec)
+        for chunk in chunks:
+            yield finished(config, chunk) or worker.run(chunk)
+        return
+    global _inherited
+    fork = "fork" in mp.get_all_start_methods()
+    context = mp.get_context("fork" if fork else "spawn")
+    _inherited = tokenizer if fork else None
+    with context.Pool(config.workers, initializer=_init_worker, initargs=(config, spec)) as pool:
+        pending: deque[Any] = deque()
+        for chunk in chunks:
+            done = finished(config, chunk)
+            pending.append(done if done is not None else pool.apply_async(_run_chunk, (chunk,)))
+            while len(pending) > 2 * config.workers:
+                yield _get(pending.popleft())
+        while pending:
+            yield _get(pending.popleft())
+
+
+def _get(item: Any) -> ChunkResult:
+    return item if isinstance(item, ChunkResult) else item.get()
+
+
+def run_pregen(config: PregenConfig, progress: Progress | None = None) -> dict[str, Any]:
+    """Generate the shards and ``manifest.json`` in ``config.output``; returns the manifest."""
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"  # before the tokenizer is used or workers fork
+    tokenizer = load_tokenizer(config)
+    info = tokenizer_info(tokenizer, config)
+    spec = mask_spec(info, config)
+    prepare_output(config, info)
+    reader = CorpusReader(config.corpus, max_line_chars=config.max_num_tokens,
+                          max_document_chars=config.chunk_chars)
+    if progress is not None:
+        progress.start(reader.total_bytes())
+    totals, shards, worker_stats = Totals(), [], {"empty_after_tokenizing": 0, "tokens": 0}
+    chunks = chunked(reader, config.chunk_documents, config.chunk_chars)
+    for result in _results(config, chunks, tokenizer, spec):
+        totals.documents += result.documents
+        totals.instances += result.instances
+        shards.extend(result.shards)
+        for key in worker_stats:
+            worker_stats[key] += result.stats.get(key, 0)
+        if progress is not None:
+            progress.update(reader.bytes_read, totals.documents, totals.instances)
+    manifest = build_manifest(config, info, shards, reader, worker_stats)
+    (config.output / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    return manifest
+
+
+def build_manifest(config: PregenConfig, info: dict[str, Any], shards: list[dict[str, Any]], reader: CorpusReader,
+                   worker_stats: dict[str, int]) -> dict[str, Any]:
+    shards = sorted(shards, key=lambda s: (s["epoch"], s["chunk"]))  # epoch-major: epoch 0 first
+    stats = reader.stats.to_dict()
+    examples = stats.pop("examples")
+    bad_input = {k: stats.pop(k) for k in ("invalid_utf8_lines", "control_char_lines", "long_lines_split",
+                                           "empty_documents", "one_sentence_documents", "long_documents_split")}
+    bad_input["empty_documents"] += worker_stats["empty_after_tokenizing"]
+    bad_input["examples"] = examples
+    return {
+        "format_version": FORMAT_VERSION,
+        "num_instances": sum(s["num_instances"] for s in shards),
+        "num_tokens": sum(s["num_tokens"] for s in shards),
+        "epochs": config.epochs,
+        "max_seq_len": config.max_seq_len,
+        "masking": config.masking,
+        "pair_task": config.pair_task,
+        "seed": config.seed,
+        "masked_lm_prob": config.masked_lm_prob,
+        "max_predictions_per_seq": config.max_predictions_per_seq,
+        "tokenizer": info,
+        "corpus": {**stats, "tokens": worker_stats["tokens"]},
+        "bad_input": bad_input,
+        "config": config.to_dict(),
+        "shards": shards,
+    }
