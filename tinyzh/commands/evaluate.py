@@ -1,10 +1,102 @@
-"""``tinyzh eval``: not implemented yet."""
+"""``tinyzh eval``: fine-tune and score models on CLUE tasks, write leaderboard submission files."""
 
 from __future__ import annotations
 
-from tinyzh.errors import NotYetAvailable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from tinyzh.errors import ConfigError, PluginError
+
+ALL = "all"
 
 
-def evaluate() -> None:
-    """(not yet available)"""
-    raise NotYetAvailable("`tinyzh eval` is not yet available in this version of tinyzh")
+def _task_names(tasks: str, data_dir: Path) -> list[str]:
+    """Comma list as given, or with ``all`` every installed task plugin that has a folder in data_dir."""
+    from tinyzh import plugins
+
+    if tasks.strip().lower() != ALL:
+        names = [t.strip().lower() for t in tasks.split(",") if t.strip()]
+        if not names:
+            raise ConfigError(f"--tasks {tasks!r} names no task; e.g. --tasks afqmc,tnews or --tasks all")
+        return names
+    found = []
+    for name in plugins.registry("tasks").names():
+        try:
+            task = plugins.get_task(name)
+        except PluginError:  # a broken third-party task shows in `tinyzh plugins`; skip it here
+            continue
+        if any((data_dir / d).is_dir() for d in task.dir_names):
+            found.append(name)
+    if not found:
+        raise ConfigError(f"--tasks all: no task folder (afqmc, tnews, …) found under {data_dir}")
+    return found
+
+
+def evaluate(
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="Folder holding <task>/{train,dev,test}.json.")],
+    models: Annotated[list[str] | None, typer.Argument(help="Models, as with --model.", show_default=False)] = None,
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Checkpoint dir or hub name; NAME=PATH sets the output name. Repeatable.")] = None,
+    tasks: Annotated[str, typer.Option("--tasks", help="Comma list (afqmc,tnews,iflytek,ocnli,cmnli,cluewsc2020,csl) or 'all' present in --data-dir.")] = ALL,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder (results, submissions, models).")] = Path("results"),
+    epochs: Annotated[float, typer.Option(help="Fine-tuning epochs (fractions allowed).")] = 3.0,
+    batch_size: Annotated[int, typer.Option(help="Training batch size.")] = 16,
+    eval_batch_size: Annotated[int, typer.Option(help="Batch size for dev/test prediction.")] = 64,
+    lr: Annotated[float, typer.Option(help="Peak AdamW learning rate.")] = 2e-5,
+    warmup_ratio: Annotated[float, typer.Option(help="Fraction of steps with linear warm-up.")] = 0.1,
+    weight_decay: Annotated[float, typer.Option(help="AdamW weight decay (not on biases/LayerNorm).")] = 0.01,
+    max_seq_len: Annotated[int | None, typer.Option(help="Max tokens per example [default: the task's, 128; CSL 256].")] = None,
+    max_train_examples: Annotated[int | None, typer.Option(help="Use only the first N training rows.")] = None,
+    max_dev_examples: Annotated[int | None, typer.Option(help="Score only the first N dev rows.")] = None,
+    max_test_examples: Annotated[int | None, typer.Option(help="Predict only the first N test rows (partial submission).")] = None,
+    train_file: Annotated[str, typer.Option(help="Training file name inside each task folder.")] = "train.json",
+    dev_file: Annotated[str, typer.Option(help="Dev file name inside each task folder.")] = "dev.json",
+    test_file: Annotated[str, typer.Option(help="Test file name (test_public.json is labelled: its score is reported too).")] = "test.json",
+    no_train: Annotated[bool, typer.Option("--no-train", help="Evaluate already fine-tuned checkpoints (PATH or PATH/<task>).")] = False,
+    save_models: Annotated[bool, typer.Option("--save-models", help="Keep each fine-tuned model in OUTPUT/<model>/models/<task>.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Rerun pairs that already have a result.")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed (head initialisation, shuffling, dropout).")] = 42,
+    threads: Annotated[int | None, typer.Option(help="torch CPU threads [default: all cores; 1 is faster on a busy machine].")] = None,
+) -> None:
+    """Fine-tune every --model on every task, score dev, predict test and write CLUE submission files.
+
+    Example: tinyzh eval -m student/ -m teacher/ --tasks afqmc,tnews --data-dir clue --output results
+    (models may also be given as arguments: tinyzh eval student/ teacher/ --data-dir clue).
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tinyzh.evaluate.config import EvalConfig, ModelSpec
+    from tinyzh.evaluate.results import rich_table
+    from tinyzh.evaluate.runner import run_eval
+
+    specs = [ModelSpec.parse(m) for m in [*(models or []), *(model or [])]]
+    if not specs:
+        raise ConfigError("no model given; pass checkpoint directories as arguments or with --model (NAME=PATH)")
+    config = EvalConfig(
+        models=specs, tasks=_task_names(tasks, data_dir), data_dir=data_dir,
+        output=output, epochs=epochs, batch_size=batch_size, eval_batch_size=eval_batch_size, lr=lr,
+        warmup_ratio=warmup_ratio, weight_decay=weight_decay, max_seq_len=max_seq_len,
+        max_train_examples=max_train_examples, max_dev_examples=max_dev_examples,
+        max_test_examples=max_test_examples, train_file=train_file, dev_file=dev_file, test_file=test_file,
+        no_train=no_train, save_models=save_models, force=force, seed=seed, threads=threads,
+    )
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+
+        def start(description: str, total: int):
+            task_id = progress.add_task(description, total=total)
+            return lambda n: progress.advance(task_id, n)
+
+        def notify(message: str) -> None:
+            progress.console.print(f"[yellow]{message}[/]", highlight=False)
+
+        summary = run_eval(config, notify=notify, start_progress=start)
+    Console(width=max(100, 20 + 12 * len(summary.tasks))).print(rich_table(summary))
+    typer.echo(f"results: {output / 'results.json'}, {output / 'results.csv'}, {output / 'results.png'}")
+    for spec in config.models:
+        zipped = output / spec.name / "submission.zip"
+        if zipped.is_file():
+            typer.echo(f"submission ({spec.name}): {zipped}")

@@ -1,0 +1,38 @@
+"""CLUE leaderboard submission files: one ``{"id": …, "label": "…"}`` a line, in test-file order.
+
+Usage::
+
+    write_submission(out / "tnews11_predict.json", ids, labels)
+    zip_submissions(out, out.parent / "submission.zip")   # every *_predict.json at the zip's root
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def write_submission(path: str | Path, ids: Sequence[int | str], labels: Sequence[str]) -> Path:
+    """Write the file atomically (a temp file renamed), so a crash never leaves half a submission."""
+    if len(ids) != len(labels):
+        raise ValueError(f"{len(ids)} ids but {len(labels)} labels")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        for id_, label in zip(ids, labels, strict=True):
+            handle.write(json.dumps({"id": id_, "label": str(label)}, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def zip_submissions(directory: str | Path, zip_path: str | Path) -> Path:
+    """Zip every ``*_predict.json`` of ``directory`` (flat, sorted) into ``zip_path``."""
+    directory, zip_path = Path(directory), Path(zip_path)
+    files = sorted(directory.glob("*_predict.json"))
+    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for file in files:
+            archive.write(file, arcname=file.name)
+    return zip_path
