@@ -1,0 +1,70 @@
+"""``tinyzh demo --size tiny`` end to end: every stage runs and the table has the expected rows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from tests.demo.test_data import DEMO_ENTRY_POINT
+from tinyzh import plugins
+from tinyzh.cli import app
+
+
+@pytest.fixture
+def demo_task_registered() -> None:
+    with plugins.use_entry_points(DEMO_ENTRY_POINT):
+        yield
+
+
+def test_tiny_demo_end_to_end(demo_task_registered: None, tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    threads = torch.get_num_threads()
+    result = CliRunner().invoke(app, ["demo", "--output", str(out), "--size", "tiny", "--threads", "1"])
+    torch.set_num_threads(threads)
+    assert result.exit_code == 0, result.output
+    for stage in ("pregen", "teacher", "finetune", "distill-general", "augment", "distill-task", "eval"):
+        assert f"{stage}: " in result.output  # each stage announced
+    text = " ".join(result.output.split())
+    assert "fewer parameters than the teacher" in text and "without distillation reaches" in text
+
+    report = json.loads((out / "demo_results.json").read_text())
+    rows = {row["name"]: row for row in report["rows"]}
+    assert list(rows) == ["teacher", "student", "baseline"]
+    assert rows["student"]["parameters"] == rows["baseline"]["parameters"] < rows["teacher"]["parameters"]
+    assert rows["student"]["size_bytes"] < rows["teacher"]["size_bytes"]
+    assert all(0.0 <= r["dev_accuracy"] <= 1.0 and r["examples_per_s"] > 0 for r in rows.values())
+    assert report["config"]["size"] == "tiny" and set(report["seconds"]) >= {"pregen", "eval"}
+
+    # The stages wrote what the real commands write.
+    assert (out / "pregen" / "manifest.json").is_file()
+    assert (out / "student" / "distill_config.json").is_file()
+    assert json.loads((out / "student" / "config.json").read_text())["id2label"] == {
+        "0": "negative",
+        "1": "positive",
+    }
+    augmented = (out / "augment" / "train.json").read_text(encoding="utf-8").splitlines()
+    assert len(augmented) > 24  # the 24 originals plus their copies
+    md = (out / "demo_results.md").read_text(encoding="utf-8")
+    table = [line for line in md.splitlines() if line.startswith("| ") and not line.startswith("| ---")]
+    assert len(table) == 4 and table[2].startswith("| student")  # header + teacher, student, baseline
+
+
+def test_refuses_to_clobber(demo_task_registered: None, tmp_path: Path) -> None:
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    result = CliRunner().invoke(app, ["demo", "--output", str(other), "--size", "tiny"])
+    assert result.exit_code == 1 and "is not a demo output" in result.output
+    assert (other / "notes.txt").read_text() == "keep me"
+
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "demo_config.json").write_text("{}")
+    result = CliRunner().invoke(app, ["demo", "--output", str(earlier), "--size", "huge"])
+    assert result.exit_code == 1 and "--size 'huge' is not a demo size" in result.output
+    result = CliRunner().invoke(app, ["demo", "--output", str(earlier), "--size", "tiny"])
+    assert result.exit_code == 1 and "pass --overwrite" in result.output

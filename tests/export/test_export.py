@@ -1,0 +1,129 @@
+"""``tinyzh export``: files round-trip, outputs match PyTorch, int8 is smaller, bad options are errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from tests import tiny
+from tinyzh.cli import app
+from tinyzh.errors import ConfigError
+from tinyzh.export import ExportConfig, export_model
+from tinyzh.export.model import example_inputs, load_for_export
+from tinyzh.export.torchscript_format import load_torchscript
+
+HAS_ONNX = all(importlib.util.find_spec(m) for m in ("onnx", "onnxscript", "onnxruntime"))
+needs_onnx = pytest.mark.skipif(
+    not HAS_ONNX, reason="onnx, onnxscript and onnxruntime are needed: pip install 'tinyzh[export]'"
+)
+QUICK = {"runs": 1, "warmup": 0, "seq_len": 16}
+
+
+@pytest.fixture(scope="module")
+def cls_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny 2-layer sequence classifier with 3 labels (hidden 64)."""
+    root = tmp_path_factory.mktemp("cls")
+    return tiny.save_tiny_bert(
+        root / "model", tiny.write_vocab(root / "vocab"), kind="cls", layers=2, num_labels=3
+    )
+
+
+def _pytorch_logits(model_dir: Path, inputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    with torch.no_grad():
+        return load_for_export(model_dir)(*inputs)
+
+
+@needs_onnx
+def test_onnx_round_trip_matches_pytorch(cls_dir: Path, tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    output = tmp_path / "deploy" / "student.onnx"
+    report = export_model(ExportConfig(cls_dir, format="onnx", output=output, **QUICK))
+    assert [row.variant for row in report.rows] == ["pytorch", "onnx"]
+    # A fresh session on a batch shape the exporter never saw, with padding: dynamic axes and masks work.
+    inputs = example_inputs(load_for_export(cls_dir), batch_size=4, seq_len=23, seed=7)
+    session = ort.InferenceSession(str(output), providers=["CPUExecutionProvider"])
+    names = ("input_ids", "attention_mask", "token_type_ids")
+    (logits,) = session.run(None, {n: t.numpy() for n, t in zip(names, inputs, strict=True)})
+    expected = _pytorch_logits(cls_dir, inputs)
+    assert logits.shape == (4, 3)
+    torch.testing.assert_close(torch.from_numpy(logits), expected, atol=1e-4, rtol=1e-3)
+    # Deployable on its own: tokenizer and config beside the file, figures in the side file.
+    assert {"config.json", "tokenizer.json"} <= set(report.copied)
+    side = json.loads((tmp_path / "deploy" / "student.onnx.json").read_text())
+    assert side["config"]["format"] == "onnx" and side["rows"][1]["max_abs_diff"] < 1e-4
+
+
+@needs_onnx
+def test_cli_onnx_int8_is_smaller(cls_dir: Path, tmp_path: Path) -> None:
+    output = tmp_path / "student.int8.onnx"
+    args = [
+        "export",
+        str(cls_dir),
+        "--format",
+        "onnx",
+        "--quantize",
+        "int8",
+        "-o",
+        str(output),
+        "--runs",
+        "1",
+    ]
+    result = CliRunner().invoke(app, [*args, "--seq-len", "16"])
+    assert result.exit_code == 0, result.output
+    assert "onnx int8" in result.output and "speed-up" in result.output
+    rows = {
+        row["variant"]: row for row in json.loads(output.with_name(output.name + ".json").read_text())["rows"]
+    }
+    assert output.stat().st_size == rows["onnx int8"]["size_bytes"] < rows["onnx"]["size_bytes"]
+    assert rows["onnx"]["path"] == "(not kept)"  # the fp32 file was only measured
+    assert rows["onnx int8"]["max_abs_diff"] < 0.05  # int8 is close, not exact
+
+
+def test_torchscript_round_trip_and_int8(cls_dir: Path, tmp_path: Path) -> None:
+    fp32 = export_model(ExportConfig(cls_dir, format="torchscript", output=tmp_path / "m.pt", **QUICK))
+    int8 = export_model(
+        ExportConfig(cls_dir, format="torchscript", quantize="int8", output=tmp_path / "q.pt", **QUICK)
+    )
+    inputs = example_inputs(load_for_export(cls_dir), batch_size=5, seq_len=9, seed=3)
+    expected = _pytorch_logits(cls_dir, inputs)
+    for path, atol in ((fp32.output, 1e-5), (int8.output, 0.05)):
+        with torch.no_grad():
+            got = load_torchscript(path)(*inputs)
+        torch.testing.assert_close(got, expected, atol=atol, rtol=0)
+    assert int8.output.stat().st_size < fp32.output.stat().st_size
+
+
+def test_base_model_exports_hidden_states(tmp_path: Path) -> None:
+    model_dir = tiny.save_tiny_bert(tmp_path / "mlm", tiny.write_vocab(tmp_path / "v"), kind="mlm", layers=1)
+    report = export_model(ExportConfig(model_dir, format="torchscript", **QUICK))
+    assert report.output == model_dir / "model.pt" and report.copied == []  # beside the checkpoint
+    inputs = example_inputs(load_for_export(model_dir), batch_size=2, seq_len=7)
+    with torch.no_grad():
+        hidden = load_torchscript(report.output)(*inputs)
+    assert hidden.shape == (2, 7, 64)  # (B, T, H): last_hidden_state of the encoder
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--format", "tflite"], "--format 'tflite' is not supported; expected one of onnx, torchscript"),
+        (["--quantize", "int4"], "--quantize 'int4' is not supported"),
+        (["--output", "model.onnx", "--format", "torchscript"], "should end in .pt for --format torchscript"),
+        (["--runs", "0"], "--runs must be at least 1"),
+    ],
+)
+def test_bad_options_are_one_line_errors(cls_dir: Path, options: list[str], message: str) -> None:
+    result = CliRunner().invoke(app, ["export", str(cls_dir), *options])
+    assert result.exit_code == 1
+    assert message in " ".join(result.output.split())
+
+
+def test_missing_model_dir(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is not a directory"):
+        ExportConfig(tmp_path / "nope")

@@ -1,0 +1,56 @@
+"""The demo's table: teacher vs student vs baseline, as Markdown and JSON in the output folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tinyzh.demo.pipeline import DemoReport
+
+COLUMNS = ("model", "parameters", "size on disk (MB)", "inference (examples/s)", "dev accuracy")
+
+
+def table_rows(report: DemoReport) -> list[tuple[str, ...]]:
+    """One tuple of strings per model, in ``COLUMNS`` order."""
+    return [
+        (
+            row.description,
+            f"{row.parameters / 1e6:.2f}M",
+            f"{row.size_bytes / 1e6:.2f}",
+            f"{row.examples_per_s:.0f}",
+            f"{row.dev_accuracy:.1%}",
+        )
+        for row in report.rows
+    ]
+
+
+def headline(report: DemoReport) -> str:
+    """Student against teacher in one sentence, baseline for contrast."""
+    teacher, student, baseline = (report.row(n) for n in ("teacher", "student", "baseline"))
+    smaller = teacher.parameters / max(student.parameters, 1)
+    faster = student.examples_per_s / teacher.examples_per_s if teacher.examples_per_s else float("nan")
+    kept = student.dev_accuracy / teacher.dev_accuracy if teacher.dev_accuracy else float("nan")
+    return (
+        f"The student has {smaller:.1f}x fewer parameters than the teacher, runs {faster:.1f}x faster and keeps "
+        f"{kept:.0%} of its dev accuracy ({student.dev_accuracy:.1%} vs {teacher.dev_accuracy:.1%}); "
+        f"the same shape trained without distillation reaches {baseline.dev_accuracy:.1%}."
+    )
+
+
+def markdown(report: DemoReport) -> str:
+    lines = [
+        f"# tinyzh demo ({report.config.size})",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "| " + " | ".join("---" for _ in COLUMNS) + " |",
+    ]
+    lines += ["| " + " | ".join(cells) + " |" for cells in table_rows(report)]
+    total = sum(report.seconds.values())
+    stages = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in report.seconds.items())
+    lines += ["", headline(report), "", f"Time: {total:.0f} s ({stages})."]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: DemoReport, out: Path) -> None:
+    (out / "demo_results.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+    (out / "demo_results.md").write_text(markdown(report), encoding="utf-8")
