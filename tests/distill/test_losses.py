@@ -1,0 +1,95 @@
+"""Each loss against a value computed by hand (plain Python loops over the same numbers)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from tinyzh.distill import losses
+
+
+def _mask() -> torch.Tensor:
+    return torch.tensor([[1, 1, 1], [1, 1, 0]])  # (B=2, T=3), second row padded at the end
+
+
+def test_hidden_mse_skips_padding() -> None:
+    g = torch.Generator().manual_seed(0)
+    h_S, h_T = torch.randn(2, 3, 4, generator=g), torch.randn(2, 3, 4, generator=g)
+    mask = _mask()
+    total, count = 0.0, 0
+    for b in range(2):
+        for t in range(3):
+            if mask[b, t]:
+                for d in range(4):
+                    total += (h_S[b, t, d].item() - h_T[b, t, d].item()) ** 2
+                    count += 1
+    assert losses.hidden_mse(h_S, h_T, mask).item() == pytest.approx(total / count, rel=1e-5)
+
+
+def test_attention_mse_on_valid_pairs_only() -> None:
+    g = torch.Generator().manual_seed(1)
+    s_S, s_T = torch.randn(2, 2, 3, 3, generator=g), torch.randn(2, 2, 3, 3, generator=g)
+    s_T[1, :, 2, :] = 1e4  # padded query row and key column: must not matter
+    s_T[1, :, :, 2] = -1e4
+    mask = _mask()
+    total, count = 0.0, 0
+    for b in range(2):
+        for h in range(2):
+            for i in range(3):
+                for j in range(3):
+                    if mask[b, i] and mask[b, j]:
+                        total += (s_S[b, h, i, j].item() - s_T[b, h, i, j].item()) ** 2
+                        count += 1
+    assert losses.attention_mse(s_S, s_T, mask).item() == pytest.approx(total / count, rel=1e-5)
+
+
+def _softmax(row: list[float]) -> list[float]:
+    top = max(row)
+    exps = [math.exp(x - top) for x in row]
+    return [e / sum(exps) for e in exps]
+
+
+def test_attention_kl_by_hand() -> None:
+    g = torch.Generator().manual_seed(2)
+    s_S, s_T = torch.randn(2, 2, 3, 3, generator=g), torch.randn(2, 2, 3, 3, generator=g)
+    mask = _mask()
+    total, count = 0.0, 0
+    for b in range(2):
+        keys = [j for j in range(3) if mask[b, j]]
+        for h in range(2):
+            for i in range(3):
+                if not mask[b, i]:
+                    continue
+                p_T = _softmax([s_T[b, h, i, j].item() for j in keys])
+                p_S = _softmax([s_S[b, h, i, j].item() for j in keys])
+                total += sum(t * math.log(t / s) for t, s in zip(p_T, p_S, strict=True))
+                count += 1
+    assert losses.attention_kl(s_S, s_T, mask).item() == pytest.approx(total / count, rel=1e-5)
+    assert losses.attention_kl(s_T, s_T, mask).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_soft_ce_with_temperature() -> None:
+    z_S = torch.tensor([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]])
+    z_T = torch.tensor([[2.0, 0.0, 1.0], [1.0, 1.0, 1.0]])
+    tau = 2.0
+    expected = 0.0
+    for b in range(2):
+        p_T = _softmax([x / tau for x in z_T[b].tolist()])
+        p_S = _softmax([x / tau for x in z_S[b].tolist()])
+        expected += -sum(t * math.log(s) for t, s in zip(p_T, p_S, strict=True))
+    assert losses.soft_ce(z_S, z_T, tau).item() == pytest.approx(expected / 2, rel=1e-5)
+
+
+def test_hard_and_mlm_ce() -> None:
+    z = torch.tensor([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]])
+    labels = torch.tensor([1, 0])
+    expected = -(math.log(_softmax(z[0].tolist())[1]) + math.log(_softmax(z[1].tolist())[0])) / 2
+    assert losses.hard_ce(z, labels).item() == pytest.approx(expected, rel=1e-5)
+    assert losses.mlm_ce(z, labels).item() == pytest.approx(expected, rel=1e-5)
+    assert losses.mlm_ce(z[:0], labels[:0]).item() == 0.0  # a batch without masked tokens
+
+
+def test_losses_are_looked_up_by_name() -> None:
+    assert set(losses.LOSSES) == {"hidden_mse", "attention_mse", "attention_kl", "soft_ce", "hard_ce", "mlm_ce"}

@@ -1,0 +1,104 @@
+"""Task distillation: intermediate + prediction on a toy task registered in memory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from tests import tiny
+from tests.distill.conftest import SENTENCES, read_metrics
+from tinyzh.cli import app
+from tinyzh.plugins import EntryPointSpec, use_entry_points
+from tinyzh.tasks.base import JsonLinesTask
+
+
+class ToyTask(JsonLinesTask):
+    name = "toy"
+    labels = ("neg", "pos")
+    text_fields = ("sentence",)
+    submission_file = "toy_predict.json"
+    dir_names = ("toy",)
+    max_seq_len = 32
+
+
+@pytest.fixture
+def toy_task():
+    with use_entry_points({"tinyzh.tasks": [EntryPointSpec("toy", "x:y", loader=lambda: ToyTask)]}):
+        yield
+
+
+def _write(path: Path, n: int) -> Path:
+    rows = [{"id": i, "sentence": SENTENCES[i % len(SENTENCES)], "label": "pos" if i % 2 else "neg"} for i in range(n)]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def task_files(tmp_path_factory: pytest.TempPathFactory, vocab_dir: Path) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("task")
+    labels = {"id2label": {0: "neg", 1: "pos"}, "label2id": {"neg": 0, "pos": 1}}
+    teacher = tiny.save_tiny_bert(root / "teacher", vocab_dir, kind="cls", layers=4, hidden=64, **labels)
+    wrong = tiny.save_tiny_bert(root / "wrong", vocab_dir, kind="cls", layers=4, hidden=64,
+                                id2label={0: "a", 1: "b", 2: "c"}, label2id={"a": 0, "b": 1, "c": 2})
+    student = tiny.save_tiny_bert(root / "general", vocab_dir, kind="mlm", layers=2, hidden=32)
+    data = root / "toy"
+    data.mkdir()
+    return {"teacher": teacher, "wrong": wrong, "student": student,
+            "train": _write(data / "train.json", 24), "dev": _write(data / "dev.json", 8)}
+
+
+def _cli(files: dict[str, Path], out: Path, *extra: str) -> list[str]:
+    return ["distill", "--stage", "task", "--task", "toy", "--data", str(files["train"]), "--output", str(out),
+            "--teacher", str(files["teacher"]), "--student", str(files["student"]), "--batch-size", "8",
+            "--workers", "0", "--no-progress", "--logging-steps", "1", "--save-steps", "2", "--epochs", "2", *extra]
+
+
+def test_both_steps_give_a_classifier(toy_task: None, task_files: dict[str, Path], tmp_path: Path) -> None:
+    from transformers import AutoModelForSequenceClassification
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, _cli(task_files, out, "--temperature", "2", "--hard-label-weight", "0.5"))
+    assert result.exit_code == 0, result.output
+    inter = read_metrics(out / "intermediate")
+    assert {"embedding", "hidden_2", "attention_2"} <= set(inter[0]) and inter[0]["phase"] == "intermediate"
+    assert inter[0]["lr"] < 5e-5 + 1e-12  # TinyBERT's intermediate learning rate, warming up
+    pred = read_metrics(out)
+    assert {"soft_ce", "hard_ce"} <= set(pred[0]) and "hidden_1" not in pred[0]
+    assert len(pred) == 6  # 24 examples / batch 8 x 2 epochs
+    summary = json.loads((out / "distill_summary.json").read_text())
+    assert summary["phase"] == "prediction" and 0.0 <= summary["best_dev_accuracy"] <= 1.0
+    model = AutoModelForSequenceClassification.from_pretrained(str(out))
+    assert model.config.id2label == {0: "neg", 1: "pos"} and model.config.num_hidden_layers == 2
+    ids = torch.tensor([[2, 10, 11, 3]])
+    assert model(input_ids=ids).logits.shape == (1, 2)
+    # Rerunning the finished command skips both phases.
+    again = CliRunner().invoke(app, _cli(task_files, out, "--temperature", "2", "--hard-label-weight", "0.5"))
+    assert again.exit_code == 0 and len(read_metrics(out)) == 6
+
+
+def test_teacher_labels_must_match_the_task(toy_task: None, task_files: dict[str, Path], tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, _cli(task_files, tmp_path / "out", "--teacher", str(task_files["wrong"])))
+    assert result.exit_code == 1
+    assert "predicts labels ['a', 'b', 'c'] but task 'toy' has labels ['neg', 'pos']" in " ".join(result.output.split())
+
+
+def test_teacher_label_order_is_mapped() -> None:
+    from transformers import BertConfig
+
+    from tinyzh.distill.models import check_task_labels
+
+    class Model:
+        config = BertConfig(id2label={0: "pos", 1: "neg"})
+
+    assert check_task_labels(Model(), ("neg", "pos"), "t", "toy") == [1, 0]
+    Model.config = BertConfig(id2label={0: "neg", 1: "pos"})
+    assert check_task_labels(Model(), ("neg", "pos"), "t", "toy") is None
+
+
+def test_task_stage_needs_a_task(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["distill", "--stage", "task", "--data", "x", "--output", str(tmp_path)])
+    assert result.exit_code == 1 and "--task" in result.output

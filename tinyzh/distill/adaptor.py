@@ -1,0 +1,127 @@
+"""Model outputs -> the fixed keys every loss reads, and attention scores only where a loss needs them.
+
+TextBrewer's idea: whatever model runs, distillation code sees one dict::
+
+    {"logits": (B, C) or (P, V) or None,   # class logits, or MLM logits at the P masked positions
+     "hidden": tuple of L+1 (B, T, D),     # embeddings output, then each transformer layer's output
+     "attention": {layer: (B, H, T, T)},   # PRE-softmax scores, layer 1-based, only captured layers
+     "inputs_mask": (B, T) 0/1}
+
+Attention scores come from a custom attention function registered with transformers 5's
+``AttentionInterface`` under the name ``tinyzh_capture``. BERT's self-attention module calls it with
+its own ``layer_idx``; for the layers listed by :func:`capture_scores` it computes ``q k^T * scale``
+once, keeps that tensor (with its autograd graph for the student) and finishes the softmax by hand;
+every other layer goes straight to PyTorch's fused ``scaled_dot_product_attention`` (the ``sdpa``
+path). ``output_attentions=True`` would force the slow eager path on *every* layer and return
+post-softmax probabilities, which is the wrong quantity for TinyBERT's loss anyway. Usage::
+
+    capture_scores(teacher, layers={3, 6, 9, 12})
+    out = teacher(input_ids, attention_mask=mask, output_hidden_states=True)
+    adapted = adapt(out, teacher, mask)        # adapted["attention"][3] -> (B, H, T, T)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import nn
+
+ATTN_NAME = "tinyzh_capture"
+_registered = False
+
+
+def _capture_attention(
+    module: nn.Module,
+    query: torch.Tensor,  # (B, H, T, d)
+    key: torch.Tensor,  # (B, H, T, d)
+    value: torch.Tensor,  # (B, H, T, d)
+    attention_mask: torch.Tensor | None,  # bool (B, 1, T, T), True = attend; or None (no padding)
+    scaling: float | None = None,
+    dropout: float = 0.0,
+    **kwargs: Any,
+) -> tuple[torch.Tensor, None]:
+    """sdpa for ordinary layers; explicit softmax (scores kept on the module) for captured ones."""
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    if not getattr(module, "tinyzh_capture", False):
+        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs)
+    scaling = query.size(-1) ** -0.5 if scaling is None else scaling
+    scores = torch.matmul(query, key.transpose(2, 3)) * scaling  # (B, H, T, T), pre-softmax
+    module.tinyzh_scores = scores
+    masked = scores
+    if attention_mask is not None:
+        if attention_mask.dtype == torch.bool:
+            masked = scores.masked_fill(~attention_mask, torch.finfo(scores.dtype).min)
+        else:  # an additive float mask
+            masked = scores + attention_mask
+    probs = torch.softmax(masked, dim=-1)
+    probs = nn.functional.dropout(probs, p=dropout, training=module.training)
+    output = torch.matmul(probs, value).transpose(1, 2).contiguous()  # (B, T, H, d)
+    return output, None
+
+
+def register() -> None:
+    """Register ``tinyzh_capture`` (attention function + its mask builder, sdpa's boolean mask)."""
+    global _registered
+    if _registered:
+        return
+    from transformers import AttentionInterface
+    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+
+    AttentionInterface.register(ATTN_NAME, _capture_attention)
+    AttentionMaskInterface.register(ATTN_NAME, sdpa_mask)
+    _registered = True
+
+
+def self_attentions(model: nn.Module) -> list[nn.Module]:
+    """The BERT self-attention modules of ``model`` in layer order (index 0 = layer 1)."""
+    found = [m for m in model.modules() if type(m).__name__.endswith("SelfAttention") and hasattr(m, "query")]
+    return sorted(found, key=lambda m: m.layer_idx if m.layer_idx is not None else 0)
+
+
+def capture_scores(model: nn.Module, layers: Iterable[int]) -> None:
+    """Switch ``model`` to ``tinyzh_capture`` and keep pre-softmax scores of ``layers`` (1-based)."""
+    register()
+    wanted = set(layers)
+    modules = self_attentions(model)
+    bad = [layer for layer in wanted if not 1 <= layer <= len(modules)]
+    if bad:
+        raise ValueError(f"attention layers {sorted(bad)} out of range 1..{len(modules)}")
+    config = model.config
+    config._attn_implementation = ATTN_NAME
+    for m in model.modules():  # sub-configs (e.g. model.bert.config) are the same object in BERT
+        if hasattr(m, "config") and m.config is not config and hasattr(m.config, "_attn_implementation"):
+            m.config._attn_implementation = ATTN_NAME
+    for i, module in enumerate(modules, start=1):
+        module.tinyzh_capture = i in wanted
+        module.tinyzh_scores = None
+
+
+def release_capture(model: nn.Module) -> None:
+    """Back to plain ``sdpa`` (call before saving or evaluating a model)."""
+    for module in self_attentions(model):
+        module.tinyzh_capture = False
+        module.tinyzh_scores = None
+    model.config._attn_implementation = "sdpa"
+
+
+def take_scores(model: nn.Module) -> dict[int, torch.Tensor]:
+    """Scores captured by the last forward, {layer (1-based): (B, H, T, T)}; clears them."""
+    scores = {}
+    for i, module in enumerate(self_attentions(model), start=1):
+        if getattr(module, "tinyzh_capture", False) and module.tinyzh_scores is not None:
+            scores[i] = module.tinyzh_scores
+            module.tinyzh_scores = None
+    return scores
+
+
+def adapt(
+    hidden: tuple[torch.Tensor, ...],
+    attention: dict[int, torch.Tensor],
+    inputs_mask: torch.Tensor,
+    logits: torch.Tensor | None = None,
+) -> dict[str, Any]:
+    """The fixed-key dict of the module docstring."""
+    return {"logits": logits, "hidden": tuple(hidden), "attention": attention, "inputs_mask": inputs_mask}

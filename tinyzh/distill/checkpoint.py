@@ -1,0 +1,128 @@
+"""Training checkpoints: written atomically, read back without unpickling arbitrary objects.
+
+Layout under ``<output>/checkpoints/``::
+
+    step-000200/                     one checkpoint, complete or absent (temp dir + os.replace)
+        student.safetensors          student weights (tied embeddings handled by safetensors' save_model)
+        projections.safetensors      student -> teacher width projections (when there are any)
+        training_state.pt            optimizer, scheduler, grad scaler, RNG states of every rank,
+                                     data position; plain tensors/numbers only: torch.load(weights_only=True)
+        distill_config.json          the config that wrote it
+    latest.json                      {"path": "step-000200", "step": 200}, replaced atomically
+
+Usage::
+
+    save_checkpoint(root, step, student, projections, state, config_dict)
+    path = latest_checkpoint(root)          # None when there is none
+    state = load_checkpoint(path, student, projections)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from tinyzh.errors import ConfigError
+
+LATEST = "latest.json"
+KEEP = 2  # checkpoints kept on disk; older ones are deleted after a newer one is complete
+
+
+def rng_state() -> dict[str, Any]:
+    """This process's torch / numpy / python RNG states as tensors and plain numbers."""
+    np_state = np.random.get_state()
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
+                  "has_gauss": int(np_state[3]), "cached_gaussian": float(np_state[4])},
+        "python": random.getstate(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    n = state["numpy"]
+    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached_gaussian"]))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def save_checkpoint(root: Path, step: int, student: nn.Module, projections: nn.Module | None,
+                    state: dict[str, Any], config: dict[str, Any]) -> Path:
+    """Write ``root/step-NNNNNN`` completely, then point ``latest.json`` at it, then prune old ones."""
+    from safetensors.torch import save_model
+
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"step-{step:06d}"
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
+    try:
+        save_model(student, str(tmp / "student.safetensors"))
+        if projections is not None and len(list(projections.parameters())):
+            save_model(projections, str(tmp / "projections.safetensors"))
+        torch.save(state, tmp / "training_state.pt")
+        (tmp / "distill_config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+        final = root / name
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _write_json_atomic(root / LATEST, {"path": name, "step": step})
+    _prune(root, keep=KEEP)
+    return final
+
+
+def _prune(root: Path, keep: int) -> None:
+    done = sorted(p for p in root.glob("step-*") if p.is_dir())
+    for old in done[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def latest_checkpoint(root: Path) -> Path | None:
+    """The checkpoint ``latest.json`` names, or None when there is none."""
+    pointer = root / LATEST
+    if not pointer.exists():
+        return None
+    path = root / json.loads(pointer.read_text())["path"]
+    return path if (path / "training_state.pt").exists() else None
+
+
+def stored_config(path: Path) -> dict[str, Any]:
+    return json.loads((path / "distill_config.json").read_text(encoding="utf-8"))
+
+
+def load_checkpoint(path: Path, student: nn.Module, projections: nn.Module | None) -> dict[str, Any]:
+    """Load weights into ``student`` / ``projections`` in place and return the training state dict."""
+    from safetensors.torch import load_model
+
+    try:
+        load_model(student, str(path / "student.safetensors"))
+        if (path / "projections.safetensors").exists() and projections is not None:
+            load_model(projections, str(path / "projections.safetensors"))
+        return torch.load(path / "training_state.pt", weights_only=True, map_location="cpu")
+    except (OSError, RuntimeError) as exc:
+        raise ConfigError(
+            f"checkpoint {path} could not be loaded ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+            "delete it or pass --no-resume to start over"
+        ) from None

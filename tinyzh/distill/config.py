@@ -1,0 +1,122 @@
+"""``DistillConfig``: every option of ``tinyzh distill``, validated on construction.
+
+The output directory stores it as ``distill_config.json`` and every checkpoint carries a copy, so a
+rerun of the same command can tell whether it may continue from the last checkpoint. Usage::
+
+    config = DistillConfig(stage="general", data="pregen/", output="student/", max_steps=100)
+    config.learning_rate("prediction")   # the default for a step when --lr is not given
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from tinyzh.config import DEFAULT_TEACHER
+from tinyzh.errors import ConfigError
+
+STAGES = ("general", "task")
+STEPS = ("intermediate", "prediction", "both")
+PRECISIONS = ("fp32", "bf16", "fp16")
+PROJECTIONS = ("shared", "per-layer")
+ATTENTION_LOSSES = ("mse", "kl")
+# TinyBERT's learning rates: general 1e-4; task 5e-5 for the intermediate step, 3e-5 for prediction.
+DEFAULT_LR = {"general": 1e-4, "intermediate": 5e-5, "prediction": 3e-5}
+# Options that may change between a run and its resumption without changing the result.
+RESUMABLE_CHANGES = frozenset({"resume", "workers", "progress", "logging_steps", "stop_after", "save_steps"})
+
+
+@dataclass
+class DistillConfig:
+    """Options of one distillation run; see ``docs/distill.md`` for each flag."""
+
+    stage: str = "general"
+    data: str = ""
+    output: str = ""
+    teacher: str = DEFAULT_TEACHER
+    student: str = "tinybert-4"
+    task: str | None = None
+    step: str = "both"
+    dev: str | None = None
+    max_seq_len: int | None = None
+    layer_map: str | None = None
+    projection: str = "shared"
+    attention_loss: str = "mse"
+    mlm_weight: float = 0.0
+    temperature: float = 1.0
+    hard_label_weight: float = 0.0
+    epochs: int = 3
+    max_steps: int | None = None
+    batch_size: int = 32
+    grad_accum: int = 1
+    lr: float | None = None
+    warmup: float = 0.1
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    seed: int = 42
+    save_steps: int = 1000
+    logging_steps: int = 50
+    resume: bool | None = None  # None: continue when a checkpoint exists; True: require one; False: start over
+    precision: str = "fp32"
+    workers: int = 1
+    stop_after: int | None = None  # stop (after checkpointing) once this run has done so many steps
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        self._check_choice("stage", STAGES)
+        self._check_choice("step", STEPS)
+        self._check_choice("precision", PRECISIONS)
+        self._check_choice("projection", PROJECTIONS)
+        self._check_choice("attention_loss", ATTENTION_LOSSES)
+        if not self.data:
+            raise ConfigError("--data is required: a `tinyzh pregen` output (general) or a task file (task)")
+        if not self.output:
+            raise ConfigError("--output is required: the directory the student is written to")
+        if self.stage == "task" and not self.task:
+            raise ConfigError("--stage task needs --task NAME (see `tinyzh plugins` for the task names)")
+        for name in ("epochs", "batch_size", "grad_accum", "save_steps", "logging_steps"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        for name in ("max_steps", "stop_after", "max_seq_len"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        if self.batch_size % self.grad_accum:
+            raise ConfigError(
+                f"--batch-size {self.batch_size} (samples per optimizer step) must be a multiple of "
+                f"--grad-accum {self.grad_accum}"
+            )
+        if not 0.0 <= self.warmup < 1.0:
+            raise ConfigError(f"--warmup is a fraction of the steps in [0, 1), got {self.warmup}")
+        if self.temperature <= 0:
+            raise ConfigError(f"--temperature must be positive, got {self.temperature}")
+        for name in ("mlm_weight", "hard_label_weight", "weight_decay", "max_grad_norm"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
+        if self.lr is not None and self.lr <= 0:
+            raise ConfigError(f"--lr must be positive, got {self.lr}")
+        if self.workers < 0:
+            raise ConfigError(f"--workers must be >= 0, got {self.workers}")
+
+    def _check_choice(self, name: str, choices: tuple[str, ...]) -> None:
+        if getattr(self, name) not in choices:
+            raise ConfigError(
+                f"--{name.replace('_', '-')} {getattr(self, name)!r} is not one of: {', '.join(choices)}"
+            )
+
+    def learning_rate(self, step: str) -> float:
+        """--lr when given, else TinyBERT's default for ``step`` ("general", "intermediate", "prediction")."""
+        return self.lr if self.lr is not None else DEFAULT_LR[step]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DistillConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def differences(self, other: dict[str, Any]) -> list[str]:
+        """Options (other than harmless ones) whose value differs from a stored config dict."""
+        mine = self.to_dict()
+        return sorted(k for k in mine if k not in RESUMABLE_CHANGES and other.get(k) != mine[k])

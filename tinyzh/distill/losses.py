@@ -1,0 +1,115 @@
+"""Distillation losses, looked up by name. Pure functions of tensors; ``_S`` student, ``_T`` teacher.
+
+Shapes: B batch, T tokens, D width, H heads, C classes, P masked positions, V vocabulary.
+``mask`` is the (B, T) 0/1 ``inputs_mask``: padded tokens never count, as queries or as keys.
+
+- ``hidden_mse``    TinyBERT eq. 8/9: MSE between (projected) student and teacher hidden states.
+- ``attention_mse`` TinyBERT eq. 7: MSE between *pre-softmax* attention scores, averaged over heads.
+- ``attention_kl``  MiniLM (Wang et al. 2020) eq. 3: KL(teacher probs || student probs) per query row.
+- ``soft_ce``       TinyBERT eq. 10: cross-entropy between temperature-scaled teacher and student
+                    distributions (no tau^2 factor, as in the paper's code).
+- ``hard_ce`` / ``mlm_ce``  plain cross-entropy on gold labels / masked-LM labels.
+
+Usage::
+
+    loss = LOSSES["attention_mse"](scores_S, scores_T, mask)
+    terms = match_losses(matches, adapted_S, adapted_T, project)   # {"hidden_3": tensor, ...}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+
+def _token_mask(mask: torch.Tensor) -> torch.Tensor:
+    return mask.to(torch.float32)
+
+
+def hidden_mse(h_S: torch.Tensor, h_T: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(B, T, D) x2, (B, T) -> scalar: mean over real tokens and the D features of (h_S - h_T)^2."""
+    m = _token_mask(mask).unsqueeze(-1)  # (B, T, 1)
+    sq = (h_S.float() - h_T.float()).pow(2) * m
+    return sq.sum() / (m.sum() * h_S.size(-1)).clamp_min(1.0)
+
+
+def _pair_mask(mask: torch.Tensor) -> torch.Tensor:
+    """(B, T) -> (B, 1, T, T): 1 where both the query and the key are real tokens."""
+    m = _token_mask(mask)
+    return (m[:, None, :, None] * m[:, None, None, :])
+
+
+def attention_mse(s_S: torch.Tensor, s_T: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(B, H, T, T) pre-softmax scores x2, (B, T) -> scalar: mean over heads and real (query, key) pairs.
+
+    The original code zeroes scores <= -100 (the masked ones) and averages over every cell; here
+    padded cells are left out of both the sum and the count, so padding does not dilute the loss.
+    """
+    pairs = _pair_mask(mask)  # (B, 1, T, T)
+    sq = (s_S.float() - s_T.float()).pow(2) * pairs
+    return sq.sum() / (pairs.sum() * s_S.size(1)).clamp_min(1.0)
+
+
+def attention_kl(s_S: torch.Tensor, s_T: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(B, H, T, T) x2, (B, T) -> scalar: KL(softmax(s_T) || softmax(s_S)) over keys, mean over real queries and heads."""
+    keys = mask[:, None, None, :].bool()  # (B, 1, 1, T)
+    neg = torch.finfo(torch.float32).min
+    logp_S = torch.log_softmax(s_S.float().masked_fill(~keys, neg), dim=-1)
+    logp_T = torch.log_softmax(s_T.float().masked_fill(~keys, neg), dim=-1)
+    p_T = logp_T.exp()
+    kl = (p_T * (logp_T - logp_S)).masked_fill(~keys, 0.0).sum(-1)  # (B, H, T)
+    queries = _token_mask(mask)[:, None, :]  # (B, 1, T)
+    return (kl * queries).sum() / (queries.sum() * s_S.size(1)).clamp_min(1.0)
+
+
+def soft_ce(logits_S: torch.Tensor, logits_T: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """(B, C) x2 -> scalar: mean over B of sum over C of -softmax(z_T / tau) * log_softmax(z_S / tau)."""
+    p_T = torch.softmax(logits_T.float() / temperature, dim=-1)
+    logp_S = torch.log_softmax(logits_S.float() / temperature, dim=-1)
+    return -(p_T * logp_S).sum(-1).mean()
+
+
+def hard_ce(logits_S: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """(B, C), (B,) class ids -> scalar cross-entropy."""
+    return F.cross_entropy(logits_S.float(), labels)
+
+
+def mlm_ce(logits_S: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """(P, V) logits at the masked positions, (P,) original token ids -> scalar cross-entropy."""
+    if labels.numel() == 0:
+        return logits_S.sum() * 0.0
+    return F.cross_entropy(logits_S.float(), labels)
+
+
+LOSSES: dict[str, Callable[..., torch.Tensor]] = {
+    "hidden_mse": hidden_mse,
+    "attention_mse": attention_mse,
+    "attention_kl": attention_kl,
+    "soft_ce": soft_ce,
+    "hard_ce": hard_ce,
+    "mlm_ce": mlm_ce,
+}
+
+
+def match_losses(
+    matches: list,
+    out_S: dict,
+    out_T: dict,
+    project: Callable[[int, torch.Tensor], torch.Tensor] | None = None,
+) -> dict[str, torch.Tensor]:
+    """Weighted loss of every :class:`~tinyzh.distill.matches.LayerMatch`, keyed by ``match.name``.
+
+    ``out_S`` / ``out_T`` are adaptor dicts; ``project(layer_S, h_S)`` maps a (B, T, D_S) student
+    hidden state to the teacher's width D_T for matches with ``proj``.
+    """
+    mask = out_S["inputs_mask"]
+    terms: dict[str, torch.Tensor] = {}
+    for match in matches:
+        feature_S = out_S[match.feature][match.layer_S]
+        feature_T = out_T[match.feature][match.layer_T]
+        if match.proj and project is not None:
+            feature_S = project(match.layer_S, feature_S)
+        terms[match.name] = match.weight * LOSSES[match.loss](feature_S, feature_T, mask)
+    return terms

@@ -1,0 +1,164 @@
+"""Everything one phase of distillation needs, built and checked before the first step.
+
+A phase is ``general`` (pre-training distillation), ``intermediate`` (task data, the same
+embedding / hidden / attention losses) or ``prediction`` (task data, soft cross-entropy on logits).
+``--stage task --step both`` runs intermediate then prediction, the second starting from the first's
+output. Usage::
+
+    phase = build_phase(config, "general", student_spec="tinybert-4", env=env)
+    terms = phase.loss_terms(batch)        # {"embedding": tensor, "hidden_1": ..., "attention_1": ...}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from tinyzh.distill import losses
+from tinyzh.distill.adaptor import capture_scores
+from tinyzh.distill.config import DistillConfig
+from tinyzh.distill.data import TrainData, general_data, model_inputs, task_data
+from tinyzh.distill.distributed import DistEnv
+from tinyzh.distill.matches import (
+    LayerMatch,
+    attention_layers,
+    build_matches,
+    deepest_teacher_layer,
+    resolve_layer_map,
+)
+from tinyzh.distill.models import (
+    build_student,
+    check_student_tokenizer,
+    check_task_labels,
+    encoder_of,
+    load_teacher,
+    load_tokenizer,
+)
+from tinyzh.distill.wrappers import Projections, StudentForward, autocast, prepare_teacher, teacher_forward
+from tinyzh.errors import ConfigError
+
+
+@dataclass
+class Phase:
+    """Teacher, student (+ projections, wrapped for the forward pass), matches and data of one phase."""
+
+    name: str
+    config: DistillConfig
+    teacher: nn.Module
+    student: nn.Module  # the HF model that gets saved
+    forward_S: StudentForward  # student + projections; DDP wraps this
+    matches: list[LayerMatch]
+    data: TrainData
+    tokenizer: Any
+    env: DistEnv
+    labels: tuple[str, ...] = ()
+    layer_map: list[tuple[int, int]] = field(default_factory=list)
+    teacher_order: list[int] | None = None  # teacher logit index of each task label, when they differ
+
+    @property
+    def projections(self) -> nn.Module | None:
+        return self.forward_S.projections
+
+    def loss_terms(self, batch: dict[str, torch.Tensor], forward_S: nn.Module | None = None) -> dict[str, torch.Tensor]:
+        """Weighted loss terms of one micro-batch; ``forward_S`` is the (maybe DDP-wrapped) student."""
+        forward_S = forward_S or self.forward_S
+        device, precision = self.env.device, self.config.precision
+        inputs = model_inputs(batch, device)
+        predict = self.name == "prediction"
+        out_T = teacher_forward(self.teacher, inputs, hidden=not predict, logits=predict,
+                                precision=precision, device=device)
+        labels = batch.get("labels")
+        labels = labels.to(device) if labels is not None else None
+        with autocast(precision, device):
+            out_S = forward_S(inputs, labels if self.forward_S.mlm else None)
+        if predict:
+            logits_T = out_T["logits"] if self.teacher_order is None else out_T["logits"][:, self.teacher_order]
+            terms = {"soft_ce": losses.soft_ce(out_S["logits"], logits_T, self.config.temperature)}
+            if self.config.hard_label_weight > 0:
+                terms["hard_ce"] = self.config.hard_label_weight * losses.hard_ce(out_S["logits"], labels)
+            return terms
+        terms = losses.match_losses(self.matches, out_S, out_T)
+        if self.forward_S.mlm:
+            assert labels is not None
+            terms["mlm"] = self.config.mlm_weight * losses.mlm_ce(out_S["logits"], labels[labels != -100])
+        return terms
+
+
+def _truncate_teacher(teacher: nn.Module, depth: int) -> None:
+    """Drop teacher layers above the deepest one any loss reads (they would run for nothing)."""
+    encoder = encoder_of(teacher).encoder
+    if depth < len(encoder.layer):
+        encoder.layer = nn.ModuleList(list(encoder.layer)[:depth])
+        teacher.config.num_hidden_layers = depth
+
+
+def _task(config: DistillConfig) -> Any:
+    from tinyzh.plugins import get_task
+
+    return get_task(config.task or "")
+
+
+def build_phase(config: DistillConfig, name: str, student_spec: str, env: DistEnv) -> Phase:
+    """Load and check teacher, tokenizer, data and student for phase ``name``."""
+    stage = "general" if name == "general" else "task"
+    tokenizer = load_tokenizer(config.teacher)
+    teacher = load_teacher(config.teacher, stage)
+    labels: tuple[str, ...] = ()
+    order = None
+    if stage == "general":
+        data = general_data(config.data, tokenizer.vocab_fingerprint(), config.teacher, tokenizer.pad_token_id)
+    else:
+        task = _task(config)
+        labels = tuple(task.labels)
+        order = check_task_labels(teacher, labels, config.teacher, config.task or "")
+        max_len = config.max_seq_len or task.max_seq_len
+        data = task_data(config.data, task, tokenizer.hf, max_len, config.dev)
+    torch.manual_seed(config.seed)  # same initial student (and projections) on every rank
+    student = build_student(student_spec, teacher, config.teacher, stage, labels)
+    check_student_tokenizer(_dir_or_none(student_spec), tokenizer.vocab_fingerprint(), student_spec, config.teacher)
+    pairs, matches, projections = [], [], None
+    if name != "prediction":
+        pairs, matches, projections = _intermediate_matches(config, teacher, student)
+    forward_S = StudentForward(student, projections, hidden=name != "prediction",
+                               mlm=name == "general" and config.mlm_weight > 0,
+                               logits=name == "prediction", proj_layers={s for s, _ in pairs})
+    prepare_teacher(teacher, config.precision).to(env.device)
+    forward_S.to(env.device)
+    return Phase(name, config, teacher, student, forward_S, matches, data, tokenizer, env, labels, pairs, order)
+
+
+def _intermediate_matches(config: DistillConfig, teacher: nn.Module, student: nn.Module) -> tuple[
+        list[tuple[int, int]], list[LayerMatch], Projections | None]:
+    """Layer map, matches and projections; switches both models to capture the mapped layers' scores."""
+    pairs = resolve_layer_map(config.layer_map, teacher.config.num_hidden_layers, student.config.num_hidden_layers)
+    widths_differ = student.config.hidden_size != teacher.config.hidden_size
+    matches = build_matches(pairs, attention_loss=config.attention_loss, widths_differ=widths_differ)
+    _truncate_teacher(teacher, deepest_teacher_layer(matches))
+    capture_scores(teacher, attention_layers(matches, "T"))
+    capture_scores(student, attention_layers(matches, "S"))
+    projections = None
+    if widths_differ:
+        projections = Projections(student.config.hidden_size, teacher.config.hidden_size,
+                                  [s for s, _ in pairs], config.projection)
+    return pairs, matches, projections
+
+
+def _dir_or_none(spec: str) -> Any:
+    from pathlib import Path
+
+    path = Path(spec)
+    return path if path.is_dir() else None
+
+
+def check_steps(phase: Phase) -> int:
+    """Optimizer steps in one epoch; an error when the data cannot fill one batch."""
+    steps = len(phase.data) // phase.config.batch_size
+    if steps < 1:
+        raise ConfigError(
+            f"--data holds {len(phase.data)} examples, fewer than one batch of --batch-size "
+            f"{phase.config.batch_size}; lower --batch-size"
+        )
+    return steps

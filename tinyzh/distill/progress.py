@@ -1,0 +1,95 @@
+"""What a run reports: ``metrics.jsonl`` rows and a rich progress bar (rank 0 only).
+
+Each logged step appends one JSON object to ``<output>/metrics.jsonl``::
+
+    {"phase": "general", "step": 50, "epoch": 0.42, "loss": 3.1, "embedding": 0.2, "hidden_1": 0.4, ...,
+     "attention_1": 1.2, ..., "lr": 9.8e-05, "samples_per_s": 12.3}
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+
+def group_terms(terms: dict[str, float]) -> dict[str, float]:
+    """Per-layer terms summed by kind for the progress bar: emb / hid / att / mlm / soft / hard."""
+    short = {"embedding": "emb", "hidden": "hid", "attention": "att", "mlm": "mlm", "soft_ce": "soft", "hard_ce": "hard"}
+    out: dict[str, float] = {}
+    for name, value in terms.items():
+        key = short.get(name, short.get(name.rsplit("_", 1)[0], name))
+        out[key] = out.get(key, 0.0) + value
+    return out
+
+
+class MetricsLog:
+    """Appends rows to metrics.jsonl (only when ``enabled``, i.e. on rank 0)."""
+
+    def __init__(self, path: Path, enabled: bool) -> None:
+        self.path = path
+        self.enabled = enabled
+        self.last: dict[str, Any] = {}
+
+    def keep_until(self, step: int) -> None:
+        """Drop rows past ``step`` (logged after the checkpoint a run resumes from; all on a fresh start)."""
+        if not self.enabled or not self.path.exists():
+            return
+        rows = [line for line in self.path.read_text(encoding="utf-8").splitlines()
+                if line.strip() and json.loads(line).get("step", 0) <= step]
+        self.path.write_text("".join(line + "\n" for line in rows), encoding="utf-8")
+
+    def write(self, row: dict[str, Any]) -> None:
+        self.last = row
+        if not self.enabled:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+class StepProgress:
+    """A rich bar over optimizer steps showing epoch, loss terms and samples/s, with ETA."""
+
+    def __init__(self, phase: str, total: int, start: int, enabled: bool, console: Console | None = None) -> None:
+        self.enabled = enabled
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(bar_width=24),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[info]}"),  # last: on a narrow terminal only this gets cut
+            console=console or Console(stderr=True),
+            disable=not enabled,
+        )
+        self.task = self.progress.add_task(phase, total=total, completed=start, info="")
+        self.started = time.perf_counter()
+
+    def __enter__(self) -> StepProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.__exit__(*exc)
+
+    def update(self, step: int, epoch: float, loss: float, terms: dict[str, float], samples_per_s: float) -> None:
+        parts = [f"ep {epoch:.2f}", f"loss {loss:.4g}"]
+        parts += [f"{k} {v:.3g}" for k, v in group_terms(terms).items()]
+        parts.append(f"{samples_per_s:.1f} samples/s")
+        self.progress.update(self.task, completed=step, info="  ".join(parts))
+
+    def advance_to(self, step: int) -> None:
+        self.progress.update(self.task, completed=step)

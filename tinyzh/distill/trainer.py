@@ -1,0 +1,296 @@
+"""The training loop: AdamW, linear warm-up/decay, clipping, accumulation, DDP, checkpoints, resume.
+
+Read top to bottom: :func:`run_distill` runs one phase (or two for ``--stage task --step both``);
+:func:`train_phase` is the loop; each optimizer step runs ``grad_accum`` micro-batches
+(:meth:`Phase.loss_terms`), then clips, steps and logs; every ``--save-steps`` it checkpoints.
+Usage::
+
+    result = run_distill(DistillConfig(stage="general", data="pregen/", output="student/"))
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from tinyzh.distill.checkpoint import (
+    latest_checkpoint,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+    stored_config,
+)
+from tinyzh.distill.config import DistillConfig
+from tinyzh.distill.data import MicroBatchSampler
+from tinyzh.distill.distributed import (
+    DistEnv,
+    barrier,
+    gather_objects,
+    init_distributed,
+    mean_over_ranks,
+    shutdown,
+)
+from tinyzh.distill.evaluate import dev_accuracy
+from tinyzh.distill.models import save_student
+from tinyzh.distill.phase import Phase, build_phase, check_steps
+from tinyzh.distill.progress import MetricsLog, StepProgress
+from tinyzh.errors import ConfigError
+
+SUMMARY = "distill_summary.json"
+
+
+@dataclass
+class PhaseResult:
+    """What one phase did; written to ``distill_summary.json`` and shown at the end."""
+
+    phase: str
+    output: str
+    steps: int
+    total_steps: int
+    finished: bool
+    resumed_from: int | None = None
+    final_loss: float | None = None
+    final_terms: dict[str, float] = field(default_factory=dict)
+    samples_per_s: float = 0.0
+    seconds: float = 0.0
+    best_dev_accuracy: float | None = None
+    layer_map: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass
+class Optim:
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    scaler: Any
+    params: list[nn.Parameter]
+
+
+def run_distill(config: DistillConfig, console: Any = None) -> list[PhaseResult]:
+    """Run ``config``; returns one result per phase (rank 0's view under torchrun)."""
+    env = init_distributed()
+    try:
+        if config.stage == "general":
+            return [run_phase(config, "general", config.student, Path(config.output), env, console)]
+        names = ["intermediate", "prediction"] if config.step == "both" else [config.step]
+        results, student = [], config.student
+        for name in names:
+            output = Path(config.output) / "intermediate" if name == "intermediate" and len(names) == 2 else Path(config.output)
+            results.append(run_phase(config, name, student, output, env, console))
+            if not results[-1].finished:
+                break
+            student = str(output)
+        return results
+    finally:
+        shutdown(env)
+
+
+def run_phase(config: DistillConfig, name: str, student_spec: str, output: Path, env: DistEnv,
+              console: Any = None) -> PhaseResult:
+    done = _finished_summary(output, config, name)
+    if done is not None:
+        return done
+    phase = build_phase(config, name, student_spec, env)
+    return train_phase(phase, output, console)
+
+
+def _finished_summary(output: Path, config: DistillConfig, name: str) -> PhaseResult | None:
+    """A phase of ``--step both`` that already finished with this config is not run again."""
+    path = output / SUMMARY
+    if config.resume is False or not path.exists() or name == "general":
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    stored = json.loads((output / "distill_config.json").read_text(encoding="utf-8"))
+    if data.get("finished") and data.get("phase") == name and not config.differences(stored):
+        return PhaseResult(**{k: v for k, v in data.items() if k in PhaseResult.__dataclass_fields__})
+    return None
+
+
+def _optimizer(phase: Phase, total: int) -> Optim:
+    """AdamW (no decay on biases and LayerNorm) + linear warm-up then linear decay to 0."""
+    from transformers import get_linear_schedule_with_warmup
+
+    config = phase.config
+    named = [(n, p) for n, p in phase.forward_S.named_parameters() if p.requires_grad]
+    no_decay = [p for n, p in named if n.endswith("bias") or "LayerNorm" in n]
+    decay = [p for n, p in named if not (n.endswith("bias") or "LayerNorm" in n)]
+    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    lr = config.learning_rate(phase.name)
+    optimizer = torch.optim.AdamW(groups, lr=lr)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup * total), total)
+    scaler = torch.amp.GradScaler(phase.env.device.type, enabled=config.precision == "fp16")
+    return Optim(optimizer, scheduler, scaler, [p for _, p in named])
+
+
+def _wrap(phase: Phase) -> nn.Module:
+    """Only the student (+ projections) goes into DDP; the teacher stays a plain module on each rank."""
+    if not phase.env.active:
+        return phase.forward_S
+    from torch.nn.parallel import DistributedDataParallel
+
+    ids = [phase.env.device.index] if phase.env.device.type == "cuda" else None
+    # Unused: the pooler / MLM transform of the student, which no distillation loss reaches.
+    return DistributedDataParallel(phase.forward_S, device_ids=ids, find_unused_parameters=True)
+
+
+def _resume(phase: Phase, output: Path, optim: Optim) -> tuple[int, float | None, int | None]:
+    """(global step, best dev accuracy, resumed-from step) after loading the latest checkpoint, if any."""
+    config, root = phase.config, output / "checkpoints"
+    path = latest_checkpoint(root)
+    if config.resume is False:
+        if phase.env.is_main and root.exists():
+            shutil.rmtree(root)
+        barrier(phase.env)
+        return 0, None, None
+    if path is None:
+        if config.resume:
+            raise ConfigError(f"--resume: no checkpoint under {root}; run without --resume to start")
+        return 0, None, None
+    diff = config.differences(stored_config(path))
+    if diff:
+        raise ConfigError(
+            f"{path} was written with different options ({', '.join('--' + d.replace('_', '-') for d in diff)}); "
+            "rerun with the same options, pass --no-resume to start over, or use another --output"
+        )
+    state = load_checkpoint(path, phase.student, phase.projections)
+    optim.optimizer.load_state_dict(state["optimizer"])
+    optim.scheduler.load_state_dict(state["scheduler"])
+    optim.scaler.load_state_dict(state["scaler"])
+    rngs = state["rng"]
+    set_rng_state(rngs[phase.env.rank] if len(rngs) == phase.env.world else rngs[0])
+    return int(state["step"]), state.get("best_dev"), int(state["step"])
+
+
+def _checkpoint(phase: Phase, output: Path, optim: Optim, step: int, best_dev: float | None) -> None:
+    rngs = gather_objects(rng_state(), phase.env)  # collective: every rank calls it
+    if phase.env.is_main:
+        state = {"step": step, "best_dev": best_dev, "optimizer": optim.optimizer.state_dict(),
+                 "scheduler": optim.scheduler.state_dict(), "scaler": optim.scaler.state_dict(), "rng": rngs}
+        save_checkpoint(output / "checkpoints", step, phase.student, phase.projections, state, phase.config.to_dict())
+    barrier(phase.env)
+
+
+def _optimizer_step(phase: Phase, model: nn.Module, optim: Optim, batches: list[dict]) -> dict[str, torch.Tensor]:
+    """Forward/backward over the micro-batches of one step, then clip and step.
+
+    Returns each loss term averaged over the micro-batches (0-dim tensors: no sync with the device).
+    """
+    accum = len(batches)
+    sums: dict[str, Any] = {}
+    for a, batch in enumerate(batches):
+        # Skip DDP's gradient all-reduce on all but the last micro-batch.
+        sync = nullcontext() if a == accum - 1 or not phase.env.active else model.no_sync()  # type: ignore[operator]
+        with sync:
+            terms = phase.loss_terms(batch, model)
+            loss = sum(terms.values())
+            optim.scaler.scale(loss / accum).backward()
+        for key, value in terms.items():
+            sums[key] = sums.get(key, 0.0) + value.detach().float() / accum
+    optim.scaler.unscale_(optim.optimizer)
+    if phase.config.max_grad_norm > 0:
+        torch.nn.utils.clip_grad_norm_(optim.params, phase.config.max_grad_norm)
+    optim.scaler.step(optim.optimizer)
+    optim.scaler.update()
+    optim.scheduler.step()
+    optim.optimizer.zero_grad(set_to_none=True)
+    return sums
+
+
+def _loader(phase: Phase, epoch: int, start: int) -> Any:
+    config, env = phase.config, phase.env
+    if hasattr(phase.data.dataset, "set_epoch"):  # pregen's dynamic masking draws new masks per epoch
+        phase.data.dataset.set_epoch(epoch)
+    sampler = MicroBatchSampler(len(phase.data), config.batch_size, grad_accum=config.grad_accum, world=env.world,
+                                rank=env.rank, seed=config.seed, epoch=epoch, start_step=start)
+    # A generator of its own: creating the iterator must not draw from the global RNG (dropout's),
+    # or a resumed run would see different dropout masks than an uninterrupted one.
+    return torch.utils.data.DataLoader(
+        phase.data.dataset, batch_sampler=sampler, collate_fn=phase.data.collate, num_workers=config.workers,
+        generator=torch.Generator().manual_seed(config.seed + epoch), pin_memory=env.device.type == "cuda",
+    )
+
+
+def train_phase(phase: Phase, output: Path, console: Any = None) -> PhaseResult:
+    """The loop. Returns when the steps are done or ``--stop-after`` steps ran in this call."""
+    config, env = phase.config, phase.env
+    per_epoch = check_steps(phase)
+    total = min(config.max_steps, config.epochs * per_epoch) if config.max_steps else config.epochs * per_epoch
+    optim = _optimizer(phase, total)
+    step, best_dev, resumed = _resume(phase, output, optim)
+    if resumed is None:  # dropout RNG: distinct per rank, restored from the checkpoint on resume
+        torch.manual_seed(config.seed + env.rank)
+    model = _wrap(phase)
+    log = MetricsLog(output / "metrics.jsonl", env.is_main)
+    log.keep_until(step)
+    result = PhaseResult(phase.name, str(output), step, total, False, resumed, layer_map=phase.layer_map)
+    started, window_start, window_steps, ran = time.perf_counter(), time.perf_counter(), 0, 0
+    with StepProgress(phase.name, total, step, env.is_main and config.progress, console) as bar:
+        while step < total and (config.stop_after is None or ran < config.stop_after):
+            epoch, start = divmod(step, per_epoch)
+            batches = iter(_loader(phase, epoch, start))
+            while step < total and start < per_epoch and (config.stop_after is None or ran < config.stop_after):
+                micro = [next(batches) for _ in range(config.grad_accum)]
+                terms = _optimizer_step(phase, model, optim, micro)
+                step, start, ran, window_steps = step + 1, start + 1, ran + 1, window_steps + 1
+                bar.advance_to(step)
+                if step % config.logging_steps == 0 or step == total:
+                    speed = window_steps * config.batch_size / max(time.perf_counter() - window_start, 1e-9)
+                    _log(log, bar, phase, optim, terms, step, per_epoch, speed, result)
+                    window_start, window_steps = time.perf_counter(), 0
+                if step % config.save_steps == 0 or step == total:
+                    best_dev = _select(phase, output, step, best_dev, result)
+                    _checkpoint(phase, output, optim, step, best_dev)
+            best_dev = _select(phase, output, step, best_dev, result) if start >= per_epoch else best_dev
+        if step % config.save_steps and step != total:  # stopped early: keep the position
+            _checkpoint(phase, output, optim, step, best_dev)
+    result.steps, result.finished = step, step >= total
+    result.seconds = time.perf_counter() - started
+    result.samples_per_s = ran * config.batch_size / max(result.seconds, 1e-9)
+    result.best_dev_accuracy = best_dev
+    if result.finished and env.is_main:
+        _save_final(phase, output, result)
+    barrier(env)
+    return result
+
+
+def _log(log: MetricsLog, bar: StepProgress, phase: Phase, optim: Optim, terms: dict[str, Any], step: int,
+         per_epoch: int, speed: float, result: PhaseResult) -> None:
+    names = sorted(terms)
+    values = mean_over_ranks(torch.stack([terms[k] for k in names]), phase.env).tolist()
+    averaged = dict(zip(names, values, strict=True))
+    loss = float(sum(values))
+    row = {"phase": phase.name, "step": step, "epoch": round(step / per_epoch, 4), "loss": loss, **averaged,
+           "lr": optim.scheduler.get_last_lr()[0], "samples_per_s": round(speed, 3)}
+    log.write(row)
+    bar.update(step, step / per_epoch, loss, averaged, speed)
+    result.final_loss, result.final_terms = loss, averaged
+
+
+def _select(phase: Phase, output: Path, step: int, best: float | None, result: PhaseResult) -> float | None:
+    """Prediction step with a dev set: evaluate, and save the student to ``output`` when it is the best yet."""
+    if phase.name != "prediction" or phase.data.dev is None:
+        return best
+    if not phase.env.is_main:
+        return best
+    accuracy = dev_accuracy(phase.student, phase.data.dev, phase.env.device, phase.config.batch_size)
+    if best is None or accuracy > best:
+        best = accuracy
+        save_student(phase.student, phase.tokenizer, output, {"distill_config.json": phase.config.to_dict()})
+    return best
+
+
+def _save_final(phase: Phase, output: Path, result: PhaseResult) -> None:
+    """The HF checkpoint (unless dev selection already wrote the best one) plus config and summary."""
+    if not (phase.name == "prediction" and phase.data.dev is not None):
+        save_student(phase.student, phase.tokenizer, output, {})
+    extra = {"distill_config.json": phase.config.to_dict(), SUMMARY: asdict(result)}
+    for name, data in extra.items():
+        (output / name).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
