@@ -8,6 +8,7 @@ stderr and exit code 1 here; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Annotated, Any
 
 import click
@@ -70,10 +71,11 @@ def root(
     """tinyzh: make small, fast Chinese BERT students the TinyBERT way."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    # Silence the noisy per-call warnings of jieba and transformers unless asked for.
+    # Silence the noisy per-call warnings of jieba and transformers unless asked for. transformers
+    # sets its own logger level from TRANSFORMERS_VERBOSITY when imported (later, lazily).
     if verbose < 2:
         logging.getLogger("jieba").setLevel(logging.ERROR)
-        logging.getLogger("transformers").setLevel(logging.ERROR)
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
 def _register_commands() -> None:

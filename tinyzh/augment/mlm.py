@@ -21,6 +21,7 @@ from typing import Any
 from tinyzh.augment.words import replaceable
 from tinyzh.config import DEFAULT_TEACHER
 from tinyzh.errors import ConfigError
+from tinyzh.hf import quiet_transformers
 from tinyzh.tokenizers.bert_chinese import is_cjk, load_hf_tokenizer
 
 # Tokens of context around each mask, [CLS] and [SEP] included. Every masked word costs a forward
@@ -127,18 +128,13 @@ class MlmAugmenter:
 def _load_teacher(teacher: str, device: str) -> Any:
     """``BertForMaskedLM`` in eval mode; a clear error when it cannot be had offline."""
     from transformers import BertForMaskedLM
-    from transformers.utils import logging as hf_logging
 
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()  # the augment command draws its own progress bar
     try:
-        model = BertForMaskedLM.from_pretrained(teacher)
+        with quiet_transformers():  # the augment command draws its own progress bar
+            model = BertForMaskedLM.from_pretrained(teacher)
     except (OSError, ValueError) as exc:
         raise ConfigError(
             f"--teacher {teacher!r}: could not load a BERT masked-LM ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0]}); give a local directory with config.json, weights and vocab.txt"
         ) from None
-    finally:
-        if bars:
-            hf_logging.enable_progress_bar()
     return model.to(device).eval()

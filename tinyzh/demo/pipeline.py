@@ -79,7 +79,7 @@ class Stages:
 
     @contextmanager
     def __call__(self, name: str, what: str) -> Iterator[None]:
-        from tinyzh.evaluate.finetune import quiet_transformers
+        from tinyzh.hf import quiet_transformers
 
         self.notify(f"{name}: {what}")
         start = time.perf_counter()

@@ -10,9 +10,6 @@ The student comes from a preset name (``tinybert-4``), a ``config.json`` file or
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,32 +17,12 @@ from torch import nn
 
 from tinyzh.config import STUDENT_PRESETS
 from tinyzh.errors import ConfigError
-
-
-@contextmanager
-def _quiet_transformers() -> Iterator[None]:
-    """Hide transformers' load report and save progress bar for loads whose mismatch is intended.
-
-    Loading an MLM checkpoint as a bare encoder drops the MLM head on purpose, and a general student
-    loaded as a classifier gets a new head on purpose; the report would only alarm.
-    """
-    from transformers.utils import logging as hf_logging
-
-    report = logging.getLogger("transformers")  # the library root: its children inherit the level
-    level, bars = report.level, hf_logging.is_progress_bar_enabled()
-    report.setLevel(logging.ERROR)
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        report.setLevel(level)
-        if bars:
-            hf_logging.enable_progress_bar()
+from tinyzh.hf import quiet_transformers
 
 
 def _load(loader: Any, name: str, what: str, **kwargs: Any) -> Any:
     try:
-        with _quiet_transformers():
+        with quiet_transformers():
             return loader.from_pretrained(name, **kwargs)
     except (OSError, ValueError) as exc:
         raise ConfigError(
@@ -176,7 +153,7 @@ def save_student(student: nn.Module, tokenizer: Any, directory: Path, extra_json
 
     # config._attn_implementation is not serialised, so a capturing model saves as a plain one.
     directory.mkdir(parents=True, exist_ok=True)
-    with _quiet_transformers():
+    with quiet_transformers():
         student.save_pretrained(str(directory))
     tokenizer.save_pretrained(directory)
     for name, data in extra_json.items():

@@ -7,40 +7,20 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from tinyzh.errors import ConfigError
+from tinyzh.hf import quiet_transformers
 from tinyzh.protocols import Task
 from tinyzh.tasks.features import TaskDataset, collate, inputs_of
 
 Tick = Callable[[int], None]  # progress callback: advance by n steps / examples
-
-
-@contextmanager
-def quiet_transformers() -> Iterator[None]:
-    """Silence transformers' load reports and tqdm bars (ours are rich), unless -vv asked for debug logs."""
-    from transformers.utils import logging as hf_logging
-
-    if logging.getLogger().getEffectiveLevel() <= logging.DEBUG:
-        yield
-        return
-    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
-            hf_logging.enable_progress_bar()
 
 
 def label_maps(task: Task) -> tuple[dict[int, str], dict[str, int]]:

@@ -32,12 +32,12 @@ from tinyzh.evaluate.finetune import (
     fine_tune,
     load_classifier,
     predict,
-    quiet_transformers,
     total_steps,
 )
 from tinyzh.evaluate.metrics import get_metric
 from tinyzh.evaluate.results import PairResult, Summary, write_chart, write_csv, write_json
 from tinyzh.evaluate.submission import write_submission, zip_submissions
+from tinyzh.hf import quiet_transformers
 from tinyzh.protocols import Task, TaskExample
 from tinyzh.tasks.data import find_task_dir, load_split
 

@@ -41,7 +41,7 @@ def load_for_export(directory: Path) -> TensorModule:
         raise ConfigError(f"{directory} has no config.json; give a directory written by save_pretrained")
     architectures = json.loads(config_file.read_text(encoding="utf-8")).get("architectures") or []
     is_classifier = any(name.endswith("ForSequenceClassification") for name in architectures)
-    from tinyzh.evaluate.finetune import quiet_transformers
+    from tinyzh.hf import quiet_transformers
 
     with quiet_transformers():
         return _load(directory, is_classifier)

@@ -122,7 +122,7 @@ def _check_fp32(variant: str, diff: float, reference: torch.Tensor) -> None:
 
 def export_model(config: ExportConfig) -> ExportReport:
     """Export, verify and measure; see the module docstring."""
-    from tinyzh.evaluate.finetune import quiet_transformers
+    from tinyzh.hf import quiet_transformers
 
     with quiet_transformers():  # tracing triggers transformers' one-time config warnings
         return _export_model(config)
