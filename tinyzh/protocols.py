@@ -126,6 +126,13 @@ class Task(Protocol):
         """Stream ``path`` (``split`` is "train", "dev" or "test"). Raises ``InputError`` naming the line."""
         ...
 
+    def parse_line(self, text: str, split: str, *, path: str | Path, line: int, index: int) -> TaskExample | None:
+        """One non-blank line of a task file as an example, or ``None`` for a line the task skips on
+        purpose (a header; OCNLI's "-" rows in labelled splits). ``index`` is the 0-based row number used
+        as the id of a row without one. Raises ``InputError(message, path, line)`` for a bad line, so a
+        caller that must go on after bad lines (``tinyzh augment``) can report it and read the next."""
+        ...
+
     def with_texts(self, example: TaskExample, texts: Sequence[str]) -> dict[str, Any]:
         """The example's JSON record with its text fields replaced (for augmentation output)."""
         ...

@@ -101,3 +101,31 @@ def test_with_texts_keeps_other_fields(installed_plugins: Path, tmp_path: Path) 
         "id": 7,
         "source": "web",
     }
+
+
+def test_parse_line_skips_the_tsv_header_and_raises_on_bad_lines(installed_plugins: Path, tmp_path: Path) -> None:
+    task = plugins.get_task("lcqmc")
+    where = {"path": tmp_path / "train.tsv", "index": 0}
+    assert task.parse_line("text_a\ttext_b\tlabel\n", "train", line=1, **where) is None
+    example = task.parse_line("今天天气怎么样\t今天的天气如何\t1\n", "train", line=2, **where)
+    assert example is not None and example.label == "1" and example.line == 2
+    with pytest.raises(InputError, match=r"train.tsv:3: expected a JSON object or 2-3 tab-separated columns"):
+        task.parse_line("only one column\n", "train", line=3, **where)
+
+
+def test_augment_reports_bad_lines_of_a_plugin_task_and_goes_on(installed_plugins: Path, tmp_path: Path) -> None:
+    source = tmp_path / "train.tsv"
+    source.write_text(
+        "text_a\ttext_b\tlabel\n今天天气怎么样\t今天的天气如何\t1\nonly one column\n手机充电很慢怎么办\t哪里可以买到便宜的手机\t0\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "aug.json"
+    args = ["augment", "--task", "lcqmc", "--input", str(source), "--output", str(out), "--augmenter", "homophone"]
+    result = CliRunner().invoke(app, [*args, "--num-aug", "2"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert {r["label"] for r in rows} == {"0", "1"}  # both good rows made it, the bad one did not
+    report = (tmp_path / "aug.json.bad.txt").read_text(encoding="utf-8").splitlines()
+    assert report[0] == f"{source}:1: skipped: task 'lcqmc' skips this row on purpose (a header, or OCNLI/CMNLI's '-' label, which has no gold label)"
+    assert report[1].startswith(f"{source}:3: expected a JSON object or 2-3 tab-separated columns")
+    assert len(report) == 2

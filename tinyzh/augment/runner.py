@@ -25,7 +25,6 @@ import json
 import multiprocessing
 import os
 import random
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -91,17 +90,16 @@ class AugmentSummary:
 
 # --------------------------------------------------------------------------- one chunk
 class ChunkWorker:
-    """Everything a process needs to augment chunks: the task, the augmenters and a scratch file."""
+    """Everything a process needs to augment chunks: the task and the augmenters."""
 
-    def __init__(self, config: AugmentConfig, scratch: Path) -> None:
+    def __init__(self, config: AugmentConfig) -> None:
         self.config = config
         self.task = plugins.get_task(config.task)
         self.augmenters = build_augmenters(config.augmenters, config.augmenter_options())
-        self.scratch = scratch
 
     def process(self, first_line: int, lines: list[Line], undecodable: list[BadLine]) -> ChunkResult:
         cfg = self.config
-        examples, bad = parse_lines(self.task, lines, cfg.split, self.scratch)
+        examples, bad = parse_lines(self.task, lines, cfg.split, cfg.input)
         bad = sorted([*bad, *undecodable], key=lambda b: b.line)
         tagged = [[tag(text) for text in ex.texts] for ex in examples]
         flat = merged_candidates(self.augmenters, [t for fields in tagged for t in fields])
@@ -136,11 +134,11 @@ def _dumps(record: Any) -> str:
 _worker: ChunkWorker | None = None  # one per pool process, built on its first chunk
 
 
-def _pool_process(config_dict: dict[str, Any], scratch_dir: str, chunk: tuple[int, list[Line], list[BadLine]]) -> ChunkResult:
+def _pool_process(config_dict: dict[str, Any], chunk: tuple[int, list[Line], list[BadLine]]) -> ChunkResult:
     global _worker
     if _worker is None:
         config = AugmentConfig.from_dict(config_dict)
-        _worker = ChunkWorker(config, Path(scratch_dir) / f"chunk-{os.getpid()}.json")
+        _worker = ChunkWorker(config)
         _limit_threads(config.workers)
     return _worker.process(*chunk)
 
@@ -275,9 +273,8 @@ def run_augment(config: AugmentConfig, on_progress: ProgressCallback | None = No
 
 def _run_chunks(config: AugmentConfig, sidecar: Sidecar, total: int, on_progress: ProgressCallback | None) -> None:
     chunks = iter_chunks(config.input, sidecar.lines_done, config.chunk_size)
-    with tempfile.TemporaryDirectory(prefix="tinyzh-augment-") as scratch_dir, \
-            config.output.open("ab") as out, sidecar.report.open("ab") as report:
-        for result in _results(config, chunks, scratch_dir):
+    with config.output.open("ab") as out, sidecar.report.open("ab") as report:
+        for result in _results(config, chunks):
             out.write(result.output.encode("utf-8"))
             report.write("".join(f"{config.input}:{b.line}: {b.message}\n" for b in result.bad).encode("utf-8"))
             out.flush()
@@ -292,10 +289,10 @@ def _run_chunks(config: AugmentConfig, sidecar: Sidecar, total: int, on_progress
         sidecar.report.unlink(missing_ok=True)
 
 
-def _results(config: AugmentConfig, chunks: Iterator[Any], scratch_dir: str) -> Iterator[ChunkResult]:
+def _results(config: AugmentConfig, chunks: Iterator[Any]) -> Iterator[ChunkResult]:
     """Chunk results in input order, from this process or a pool of ``workers`` processes."""
     if config.workers == 1:
-        worker = ChunkWorker(config, Path(scratch_dir) / "chunk.json")
+        worker = ChunkWorker(config)
         for chunk in chunks:
             yield worker.process(*chunk)
         return
@@ -303,9 +300,8 @@ def _results(config: AugmentConfig, chunks: Iterator[Any], scratch_dir: str) -> 
     context = multiprocessing.get_context("spawn")
     with context.Pool(config.workers) as pool:
         pending: deque[Any] = deque()
-        args = (config.to_dict(), scratch_dir)
         for chunk in chunks:
-            pending.append(pool.apply_async(_pool_process, (*args, chunk)))
+            pending.append(pool.apply_async(_pool_process, (config.to_dict(), chunk)))
             if len(pending) >= 2 * config.workers:
                 yield pending.popleft().get()
         while pending:

@@ -89,11 +89,15 @@ class JsonLinesTask:
             for line_no, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
-                record = self._parse(line, path, line_no)
-                example = self._example(record, split, index, path, line_no)
+                example = self.parse_line(line, split, path=path, line=line_no, index=index)
                 index += 1
                 if example is not None:
                     yield example
+
+    def parse_line(self, text: str, split: str, *, path: str | Path, line: int, index: int) -> TaskExample | None:
+        """One JSON line as an example; ``None`` for a row dropped on purpose (see ``skip_labels``)."""
+        record = self._parse(text, Path(path), line)
+        return self._example(record, split, index, Path(path), line)
 
     def _parse(self, line: str, path: Path, line_no: int) -> dict[str, Any]:
         try:

@@ -57,17 +57,24 @@ class Lcqmc:
         with path.open(encoding="utf-8-sig") as handle:
             index = 0  # 0-based among data rows: the id of a row that has none
             for line_no, line in enumerate(handle, start=1):
-                line = line.rstrip("\r\n")
                 if not line.strip():
                     continue
-                if line.lstrip().startswith("{"):
-                    record = _parse_json(line, path, line_no)
-                else:
-                    record = _parse_tsv(line, path, line_no)
-                    if record is None:  # the header line
-                        continue
-                yield self._example(record, split, index, path, line_no)
-                index += 1
+                example = self.parse_line(line, split, path=path, line=line_no, index=index)
+                if example is not None:  # None: the TSV header
+                    yield example
+                    index += 1
+
+    def parse_line(self, text: str, split: str, *, path: str | Path, line: int, index: int) -> TaskExample | None:
+        """One line, JSON or TSV; ``None`` for the TSV header line."""
+        text = text.rstrip("\r\n")
+        path = Path(path)
+        if text.lstrip().startswith("{"):
+            record = _parse_json(text, path, line)
+        else:
+            record = _parse_tsv(text, path, line)
+            if record is None:
+                return None
+        return self._example(record, split, index, path, line)
 
     def with_texts(self, example: TaskExample, texts: Sequence[str]) -> dict[str, Any]:
         """The example's record (JSON form) with both questions replaced."""
