@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tinyzh.hf import quiet_transformers
+
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TASK_DIRS = {"ocnli": "ocnli", "tnews": "tnews", "iflytek": "iflytek", "csl": "csl", "cluewsc2020": "cluewsc"}
 
@@ -32,7 +34,8 @@ def small_teacher(directory: Path, layers: int, hidden: int) -> Path:
     config = BertConfig(vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers,
                         num_attention_heads=max(1, hidden // 64), intermediate_size=4 * hidden)
     torch.manual_seed(0)
-    BertForMaskedLM(config).save_pretrained(str(directory))
+    with quiet_transformers():  # no tqdm bar in the benchmark's output
+        BertForMaskedLM(config).save_pretrained(str(directory))
     tokenizer.save_pretrained(str(directory))
     return directory
 

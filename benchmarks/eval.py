@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tinyzh.hf import quiet_transformers
+
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
@@ -33,7 +35,8 @@ def build_model(directory: Path, vocab_dir: Path, layers: int, hidden: int) -> P
     config = BertConfig(vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers,
                         num_attention_heads=12, intermediate_size=intermediate, max_position_embeddings=512)
     torch.manual_seed(0)
-    BertModel(config).save_pretrained(str(directory))
+    with quiet_transformers():  # no tqdm bar in the benchmark's output
+        BertModel(config).save_pretrained(str(directory))
     tokenizer.save_pretrained(str(directory))
     return directory
 
