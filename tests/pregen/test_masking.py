@@ -84,3 +84,19 @@ def test_replacement_shares_are_80_10_10() -> None:
 
 def test_budget_follows_bert() -> None:
     assert budgets(np.array([1, 10, 128, 512]), SPEC).tolist() == [1, 2, 19, 20]
+
+
+def test_front_truncated_segment_does_not_split_the_word_in_other_rows() -> None:
+    from tinyzh.pregen.instances import ChunkTokens, Ranges, assemble
+
+    # Two words of two tokens each: ids 10 11 | 12 13 (flags 1 0 1 0).
+    tokens = ChunkTokens(
+        ids=np.array([10, 11, 12, 13], np.int32), flags=np.array([1, 0, 1, 0], np.uint8),
+        line_offsets=np.array([0, 4]), doc_lines=np.array([0, 1]),
+    )
+    # Row 0: A truncated from the front (starts mid-word at token 11); row 1: A is the whole line.
+    ranges = Ranges(a_start=[1, 0], a_len=[3, 4], b_start=[0, 0], b_len=[0, 0], label=[-1, -1])
+    rows = assemble(tokens, ranges, cls_id=2, sep_id=3, pair=False)
+    assert rows["input_ids"].tolist() == [2, 11, 12, 13, 3, 2, 10, 11, 12, 13, 3]
+    # Row 0's partial word starts a word there; row 1 keeps 10 11 as one word.
+    assert rows["word_flags"].tolist() == [2, 1, 1, 0, 2, 2, 1, 0, 1, 0, 2]

@@ -186,13 +186,9 @@ def assemble(tokens: ChunkTokens, ranges: Ranges, cls_id: int, sep_id: int, pair
     """Rows ``[CLS] A [SEP] (B [SEP])`` as flat arrays: ids [T], flags [T] (2 = special), lengths [N]."""
     n_tok = len(tokens.ids)
     ids = np.concatenate([tokens.ids, np.array([cls_id, sep_id], dtype=tokens.ids.dtype)])
-    flags = tokens.flags.copy()
     a_start, a_len = np.asarray(ranges.a_start, np.int64), np.asarray(ranges.a_len, np.int64)
     b_start, b_len = np.asarray(ranges.b_start, np.int64), np.asarray(ranges.b_len, np.int64)
-    flags[a_start] = 1  # a front-truncated segment starts a (partial) word
-    if pair:
-        flags[b_start] = 1
-    flags = np.concatenate([flags, np.array([2, 2], dtype=np.uint8)])
+    flags = np.concatenate([tokens.flags, np.array([2, 2], dtype=np.uint8)])
     n = len(a_start)
     one, cls, sep = np.ones(n, np.int64), np.full(n, n_tok, np.int64), np.full(n, n_tok + 1, np.int64)
     if pair:
@@ -202,10 +198,18 @@ def assemble(tokens: ChunkTokens, ranges: Ranges, cls_id: int, sep_id: int, pair
         starts = np.stack([cls, a_start, sep], axis=1)
         lens = np.stack([one, a_len, one], axis=1)
     index = gather_ranges(starts.ravel(), lens.ravel())
+    lengths = lens.sum(axis=1)
+    row_flags = flags[index]
+    # A front-truncated segment may start inside a word: that part starts a word *in this row* only.
+    # (Marking it in the chunk's shared flags would split the word in every other row holding it.)
+    row0 = np.cumsum(lengths) - lengths
+    row_flags[row0 + 1] = 1
+    if pair:
+        row_flags[row0 + 2 + a_len] = 1
     return {
         "input_ids": ids[index],
-        "word_flags": flags[index],
-        "lengths": lens.sum(axis=1),
+        "word_flags": row_flags,
+        "lengths": lengths,
         "a_lengths": a_len,
         "next_sentence_label": np.asarray(ranges.label, np.int8),
     }
