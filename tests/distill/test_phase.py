@@ -80,3 +80,14 @@ def test_bf16_terms_track_fp32(distill_root: dict[str, Path], tmp_path: Path) ->
         terms[precision] = {k: v.item() for k, v in phase.loss_terms(batch).items()}
     for name, value in terms["fp32"].items():
         assert terms["bf16"][name] == pytest.approx(value, rel=0.05), name
+
+
+def test_metrics_log_survives_a_torn_last_line(tmp_path) -> None:
+    import json
+
+    from tinyzh.distill.progress import MetricsLog
+
+    path = tmp_path / "metrics.jsonl"
+    path.write_text('{"step": 1, "loss": 2.0}\n{"step": 2, "loss": 1.5}\n{"step": 3, "lo', encoding="utf-8")
+    MetricsLog(path, enabled=True).keep_until(2)  # a run killed mid-append, resumed from step 2
+    assert [json.loads(line)["step"] for line in path.read_text(encoding="utf-8").splitlines()] == [1, 2]

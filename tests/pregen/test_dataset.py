@@ -115,3 +115,30 @@ def test_pair_task_none_has_one_segment(tmp_path_factory: pytest.TempPathFactory
 def test_missing_manifest_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="manifest"):
         PregenDataset(tmp_path)
+
+
+def test_damaged_output_is_an_input_error_not_a_traceback(tmp_path_factory: pytest.TempPathFactory, vocab_dir: Path) -> None:
+    import json
+    import shutil
+
+    out = generate(tmp_path_factory, vocab_dir)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    shard = out / manifest["shards"][0]["file"]
+
+    broken = out.parent / "missing-shard"
+    shutil.copytree(out, broken)
+    (broken / shard.name).unlink()
+    with pytest.raises(InputError, match=f"shard {shard.name} listed in manifest.json is missing"):
+        PregenDataset(broken)
+
+    torn = out.parent / "torn-manifest"
+    shutil.copytree(out, torn)
+    (torn / "manifest.json").write_text((out / "manifest.json").read_text(encoding="utf-8")[:50], encoding="utf-8")
+    with pytest.raises(InputError, match="manifest.json is damaged"):
+        PregenDataset(torn)
+
+    garbage = out.parent / "garbage-shard"
+    shutil.copytree(out, garbage)
+    (garbage / shard.name).write_bytes(b"not a shard at all")
+    with pytest.raises(InputError, match="not a tinyzh pregen shard"):
+        PregenDataset(garbage)[0]

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from tinyzh.errors import ConfigError
+from tinyzh.io import write_atomic
 
 LATEST = "latest.json"
 KEEP = 2  # checkpoints kept on disk; older ones are deleted after a newer one is complete
@@ -62,9 +63,7 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def save_checkpoint(root: Path, step: int, student: nn.Module, projections: nn.Module | None,

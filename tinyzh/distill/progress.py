@@ -23,6 +23,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from tinyzh.io import write_atomic
+
 
 def group_terms(terms: dict[str, float]) -> dict[str, float]:
     """Per-layer terms summed by kind for the progress bar: emb / hid / att / mlm / soft / hard."""
@@ -46,9 +48,14 @@ class MetricsLog:
         """Drop rows past ``step`` (logged after the checkpoint a run resumes from; all on a fresh start)."""
         if not self.enabled or not self.path.exists():
             return
-        rows = [line for line in self.path.read_text(encoding="utf-8").splitlines()
-                if line.strip() and json.loads(line).get("step", 0) <= step]
-        self.path.write_text("".join(line + "\n" for line in rows), encoding="utf-8")
+        rows = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                if json.loads(line).get("step", 0) <= step:
+                    rows.append(line)
+            except ValueError:
+                continue  # blank, or the torn last line of a killed run
+        write_atomic(self.path, "".join(line + "\n" for line in rows))
 
     def write(self, row: dict[str, Any]) -> None:
         self.last = row

@@ -40,7 +40,12 @@ class PregenDataset(Dataset):
         manifest_path = self.path / "manifest.json"
         if not manifest_path.is_file():
             raise InputError("no manifest.json: not a finished `tinyzh pregen` output directory", path=self.path)
-        self.manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
+        try:
+            self.manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
+            self._check_manifest()
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"manifest.json is damaged ({type(exc).__name__}: {exc}); rerun `tinyzh pregen`",
+                             path=self.path) from None
         self.masking = masking or self.manifest["masking"]
         if self.masking not in MASKINGS:
             raise ConfigError(f"masking {self.masking!r} is not valid; expected one of {', '.join(MASKINGS)}")
@@ -55,6 +60,15 @@ class PregenDataset(Dataset):
         self.spec = MaskSpec(tok["mask_token_id"], tok["vocab_size"], _random_low(tok),
                              self.manifest["masked_lm_prob"], self.manifest["max_predictions_per_seq"])
         self._cache: dict[int, tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]] = {}
+
+    def _check_manifest(self) -> None:
+        """Fail now, with the file named, rather than inside a DataLoader worker mid-training."""
+        for key in ("masking", "shards", "tokenizer", "masked_lm_prob", "max_predictions_per_seq"):
+            self.manifest[key]  # noqa: B018 - KeyError names the missing key
+        for shard in self.manifest["shards"]:
+            if not (self.path / shard["file"]).is_file():
+                raise InputError(f"shard {shard['file']} listed in manifest.json is missing; rerun `tinyzh pregen`",
+                                 path=self.path)
 
     def __len__(self) -> int:
         return self.ends[-1] if self.ends else 0

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tinyzh.errors import ConfigError
+from tinyzh.io import write_atomic
 from tinyzh.plugins import get_tokenizer
 from tinyzh.pregen.config import PregenConfig
 from tinyzh.pregen.corpus import Chunk, CorpusReader, chunked
@@ -100,7 +101,7 @@ def prepare_output(config: PregenConfig, info: dict[str, Any]) -> None:
     elif out.exists() and any(out.glob("shard-*.bin")):
         raise ConfigError(f"--output {out} already holds shards of an unknown run; use a new directory or --overwrite")
     out.mkdir(parents=True, exist_ok=True)
-    run_file.write_text(json.dumps(identity, indent=2, sort_keys=True))
+    write_atomic(run_file, json.dumps(identity, indent=2, sort_keys=True))
 
 
 def finished(config: PregenConfig, chunk: Chunk) -> ChunkResult | None:
@@ -179,7 +180,7 @@ def run_pregen(config: PregenConfig, progress: Progress | None = None) -> dict[s
         if progress is not None:
             progress.update(reader.bytes_read, totals.documents, totals.instances)
     manifest = build_manifest(config, info, shards, reader, worker_stats)
-    (config.output / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    write_atomic(config.output / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
     return manifest
 
 

@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from tinyzh.errors import InputError
+
 MAGIC = b"TZPGSHRD"
 VERSION = 1
 ARRAYS = ("input_ids", "word_flags", "lengths", "a_lengths", "num_masked", "masked_positions", "masked_labels",
@@ -82,10 +84,11 @@ def read_shard(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Header meta and the arrays (memory-mapped, read-only)."""
     mapped = np.memmap(path, dtype=np.uint8, mode="r")
     if bytes(mapped[:8]) != MAGIC:
-        raise ValueError(f"{path} is not a tinyzh pregen shard")
+        raise InputError("not a tinyzh pregen shard (bad magic bytes); rerun `tinyzh pregen`", path=path)
     version, head_len = struct.unpack("<II", bytes(mapped[8:16]))
     if version != VERSION:
-        raise ValueError(f"{path}: shard format version {version}, this tinyzh reads {VERSION}")
+        raise InputError(f"shard format version {version}, this tinyzh reads {VERSION}; rerun `tinyzh pregen`",
+                         path=path)
     header = json.loads(bytes(mapped[16 : 16 + head_len]))
     arrays = {}
     for name, entry in header["arrays"].items():
