@@ -57,8 +57,8 @@ class PregenDataset(Dataset):
         self.files = [s["file"] for s in self.manifest["shards"]]
         self.ends = np.cumsum([s["num_instances"] for s in self.manifest["shards"]]).tolist()
         tok = self.manifest["tokenizer"]
-        self.spec = MaskSpec(tok["mask_token_id"], tok["vocab_size"], _random_low(tok),
-                             self.manifest["masked_lm_prob"], self.manifest["max_predictions_per_seq"])
+        self.spec = MaskSpec.from_tokenizer_info(tok, self.manifest["masked_lm_prob"],
+                                                 self.manifest["max_predictions_per_seq"])
         self._cache: dict[int, tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]] = {}
 
     def _check_manifest(self) -> None:
@@ -123,12 +123,6 @@ class PregenDataset(Dataset):
             "masked_lm_labels": torch.from_numpy(labels.astype(np.int64)),
             "next_sentence_label": torch.tensor(row["next_sentence_label"], dtype=torch.long),
         }
-
-
-def _random_low(tok: dict[str, Any]) -> int:
-    keys = ("mask_token_id", "cls_token_id", "sep_token_id", "pad_token_id", "unk_token_id")
-    low = max(tok[k] for k in keys if k in tok) + 1
-    return low if low < tok["vocab_size"] else 0
 
 
 def collate_batch(items: list[dict[str, Any]], pad_token_id: int = 0) -> dict[str, Any]:

@@ -24,6 +24,14 @@ class MaskSpec:
     masked_lm_prob: float = 0.15
     max_predictions_per_seq: int = 20
 
+    @classmethod
+    def from_tokenizer_info(cls, info: dict, masked_lm_prob: float, max_predictions_per_seq: int) -> MaskSpec:
+        """From the manifest's ``tokenizer`` record; pregen and dynamic re-masking both build it here."""
+        keys = ("mask_token_id", "cls_token_id", "sep_token_id", "pad_token_id", "unk_token_id")
+        low = max(info[k] for k in keys if k in info) + 1  # bert-base-chinese: 104, past [unusedN] and specials
+        return cls(info["mask_token_id"], info["vocab_size"], low if low < info["vocab_size"] else 0,
+                   masked_lm_prob, max_predictions_per_seq)
+
 
 def word_ids_from_flags(flags: np.ndarray) -> np.ndarray:
     """``flags`` (uint8 [L]: 1 word start, 0 continuation, 2 special) -> word ids [L], -1 for specials."""

@@ -70,10 +70,7 @@ def tokenizer_info(tokenizer: Any, config: PregenConfig) -> dict[str, Any]:
 
 
 def mask_spec(info: dict[str, Any], config: PregenConfig) -> MaskSpec:
-    specials = [info[k] for k in ("mask_token_id", "cls_token_id", "sep_token_id", "pad_token_id", "unk_token_id")]
-    low = max(specials) + 1  # bert-base-chinese: 104, past [PAD], [unusedN], [UNK], [CLS], [SEP], [MASK]
-    return MaskSpec(info["mask_token_id"], info["vocab_size"], low if low < info["vocab_size"] else 0,
-                    config.masked_lm_prob, config.max_predictions_per_seq)
+    return MaskSpec.from_tokenizer_info(info, config.masked_lm_prob, config.max_predictions_per_seq)
 
 
 def prepare_output(config: PregenConfig, info: dict[str, Any]) -> None:
