@@ -1,0 +1,233 @@
+"""Settings and data of the compression-quality experiment (``benchmarks/quality.py``).
+
+``QualitySize`` holds every budget (model shapes, steps, epochs, learning rates); ``SIZES`` has
+``tiny`` (the test suite: seconds, numbers meaningless), ``default`` (the documented run, ~40 min on
+2 CPU cores) and ``large`` (the issue's 6-layer/384 teacher; about 2.5 h on 2 cores, not run here).
+
+Data (``prepare_data``), all derived from ``--data`` (the layout of ``../shared/data``)::
+
+    OUT/data/corpus.txt          documents of corpus/*.txt, interleaved, cut at corpus_chars
+    OUT/data/tnews/train.json    FewCLUE train.json + test_public.json (1185 + 2010 labelled rows)
+    OUT/data/tnews/dev.json      FewCLUE dev.json (1098 rows): the reported accuracy
+    OUT/data/ocnli/train.json    the official 10k train.json
+    OUT/data/ocnli/dev.json      dev.json (3k rows): the reported accuracy
+    OUT/vocab/vocab.txt          bert-base-chinese's vocabulary, cut to the tokens the data can use
+
+``write_synthetic_data`` builds a folder of the same layout from tinyzh's bundled demo data, so the
+tiny setting (and its test) runs without ``../shared/data``.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tinyzh.demo.config import BertShape
+from tinyzh.errors import ConfigError
+
+TASKS = ("tnews", "ocnli")
+SPECIAL = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+VOCAB = Path("vocab/bert-base-chinese/vocab.txt")
+
+
+@dataclass(frozen=True)
+class QualitySize:
+    """Budgets of one setting. Teacher and student share the head count (TinyBERT's attention loss
+    compares heads one to one)."""
+
+    teacher: BertShape
+    student: BertShape
+    max_seq_len: int = 64  # task examples; OCNLI pairs longer than this are truncated (~10 %)
+    positions: int = 128  # position embeddings of both models
+    corpus_chars: int = 1_500_000  # corpus text kept for pregen (characters)
+    pregen_seq_len: int = 64
+    pregen_epochs: int = 1
+    pretrain_steps: int = 700  # teacher masked-LM steps
+    pretrain_lr: float = 5e-4
+    batch_size: int = 32  # every training stage
+    general_steps: int = 500  # distill --stage general
+    general_lr: float = 5e-4
+    # teacher fine-tuning (tinyzh eval): TNEWS has 3k rows and 15 classes, so more passes
+    finetune_epochs: dict[str, float] = field(default_factory=lambda: {"tnews": 6.0, "ocnli": 2.0})
+    teacher_lr: float = 2e-4
+    student_lr: float = 3e-4  # baselines (a small model from scratch wants more)
+    num_aug: dict[str, int] = field(default_factory=lambda: {"tnews": 4, "ocnli": 1})
+    # each task-distillation step (intermediate, then prediction), on the augmented set; the baselines
+    # get twice this many passes over the same set (the student's whole budget)
+    task_epochs: dict[str, int] = field(default_factory=lambda: {"tnews": 2, "ocnli": 1})
+    task_lr: float = 3e-4
+    max_train: int | None = None  # task rows per split (None: all)
+    max_dev: int | None = None
+    speed_examples: int = 200  # dev examples timed at batch 1 (batch 32: 8 batches)
+
+
+SIZES: dict[str, QualitySize] = {
+    "tiny": QualitySize(
+        teacher=BertShape(2, 32, 2, 64),
+        student=BertShape(1, 16, 2, 32),
+        max_seq_len=32,
+        positions=64,
+        corpus_chars=20_000,
+        pregen_seq_len=32,
+        pretrain_steps=4,
+        batch_size=8,
+        general_steps=2,
+        finetune_epochs={"tnews": 1.0, "ocnli": 1.0},
+        num_aug={"tnews": 1, "ocnli": 1},
+        task_epochs={"tnews": 1, "ocnli": 1},
+        max_train=24,
+        max_dev=16,
+        speed_examples=8,
+    ),  # fmt: skip
+    "default": QualitySize(
+        teacher=BertShape(6, 256, 4, 1024),
+        student=BertShape(4, 80, 4, 320),
+        task_epochs={"tnews": 3, "ocnli": 1},
+    ),
+    "large": QualitySize(
+        teacher=BertShape(6, 384, 6, 1536),
+        student=BertShape(4, 132, 6, 528),
+        corpus_chars=4_000_000,
+        pregen_epochs=2,
+        pretrain_steps=4000,
+        general_steps=2000,
+        finetune_epochs={"tnews": 10.0, "ocnli": 3.0},
+        num_aug={"tnews": 8, "ocnli": 2},
+        task_epochs={"tnews": 3, "ocnli": 2},
+    ),  # fmt: skip
+}
+
+
+@dataclass
+class QualityConfig:
+    data: Path
+    output: Path
+    size: str = "default"
+    seed: int = 0
+    threads: int = 2
+    overrides: dict[str, Any] = field(default_factory=dict)  # QualitySize fields set from the command line
+
+    def __post_init__(self) -> None:
+        self.data, self.output = Path(self.data), Path(self.output)
+        if self.size not in SIZES:
+            raise ConfigError(f"--size {self.size!r}: expected one of {', '.join(SIZES)}")
+        if self.threads < 1:
+            raise ConfigError(f"--threads must be at least 1, got {self.threads}")
+        unknown = set(self.overrides) - set(QualitySize.__dataclass_fields__)
+        if unknown:
+            raise ConfigError(f"unknown size settings {sorted(unknown)}")
+
+    @property
+    def shape(self) -> QualitySize:
+        values = {**asdict(SIZES[self.size]), **self.overrides}
+        values["teacher"], values["student"] = BertShape(**values["teacher"]), BertShape(**values["student"])
+        return QualitySize(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"data": str(self.data), "output": str(self.output), "size": self.size, "seed": self.seed,
+                "threads": self.threads, "settings": asdict(self.shape)}  # fmt: skip
+
+
+def missing_data(data: Path) -> str | None:
+    """Why ``data`` cannot feed the experiment, or None when it can."""
+    needed = [VOCAB, Path("clue/tnews/train.json"), Path("clue/tnews/dev.json"), Path("clue/ocnli/train.json"),
+              Path("clue/ocnli/dev.json")]  # fmt: skip
+    absent = [str(p) for p in needed if not (data / p).is_file()]
+    if not any((data / "corpus").glob("*.txt")):
+        absent.append("corpus/*.txt")
+    return f"{data} lacks {', '.join(absent)}" if absent else None
+
+
+def prepare_data(data: Path, out: Path, size: QualitySize) -> tuple[Path, Path]:
+    """``(task data folder, vocabulary folder)`` under ``out``; see the module docstring."""
+    data_dir = out / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _write_corpus(sorted((data / "corpus").glob("*.txt")), data_dir / "corpus.txt", size.corpus_chars)
+    sources = {"tnews": ["train.json", "test_public.json"], "ocnli": ["train.json"]}
+    for task, train_files in sources.items():
+        (data_dir / task).mkdir(exist_ok=True)
+        train = [line for name in train_files for line in _lines(data / "clue" / task / name)]
+        _write_lines(data_dir / task / "train.json", train[: size.max_train])
+        _write_lines(data_dir / task / "dev.json", _lines(data / "clue" / task / "dev.json")[: size.max_dev])
+    vocab_dir = trim_vocab(data / VOCAB, [data_dir / "corpus.txt", *data_dir.glob("*/*.json")], out / "vocab")
+    return data_dir, vocab_dir
+
+
+def _lines(path: Path) -> list[str]:
+    return (
+        [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if path.is_file()
+        else []
+    )
+
+
+def _write_lines(path: Path, lines: list[str]) -> None:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+
+def _write_corpus(files: list[Path], output: Path, max_chars: int) -> None:
+    """Documents of every file taken in turn (so a cut keeps all sources), until ``max_chars``."""
+    streams = [f.read_text(encoding="utf-8").strip("\n").split("\n\n") for f in files]
+    kept, total = [], 0
+    for i in range(max(len(s) for s in streams)):
+        for stream in streams:
+            if i < len(stream) and total < max_chars:
+                kept.append(stream[i].strip("\n"))
+                total += len(stream[i])
+    output.write_text("\n\n".join(kept) + "\n", encoding="utf-8")
+
+
+def trim_vocab(vocab_file: Path, sources: list[Path], directory: Path) -> Path:
+    """``directory/vocab.txt``: the entries of ``vocab_file`` the sources can produce, in their order.
+
+    Kept: the special tokens, every single character seen in the sources (bert-base-chinese splits
+    CJK text into characters), and ``##`` pieces of ASCII letters and digits. Longer Latin word pieces
+    are dropped, so rare English words become [UNK]. This keeps the embedding table (otherwise 21,128
+    rows, most never seen in this corpus) from dominating the small models' parameter counts.
+    """
+    seen: set[str] = set()
+    for path in sources:
+        text = path.read_text(encoding="utf-8")
+        seen.update(text)
+        seen.update(text.lower())
+    pieces = set(string.ascii_lowercase + string.digits)
+    kept = [
+        token for token in vocab_file.read_text(encoding="utf-8").splitlines()
+        if token in SPECIAL or (len(token) == 1 and token in seen) or (token.startswith("##") and token[2:] in pieces)
+    ]  # fmt: skip
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "vocab.txt").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    return directory
+
+
+def write_synthetic_data(root: Path) -> Path:
+    """A ``../shared/data``-shaped folder from the bundled demo corpus and demo task (for ``--size tiny``).
+
+    TNEWS rows are the demo reviews with positive -> "100", negative -> "101"; OCNLI rows pair two
+    reviews, "entailment" when their sentiment agrees and "contradiction" when it does not.
+    """
+    from tinyzh.demo.task import demo_corpus, demo_task_dir
+    from tinyzh.demo.teacher import write_vocab
+
+    rows = [
+        json.loads(line) for line in (demo_task_dir() / "train.json").read_text(encoding="utf-8").splitlines()
+    ]
+    (root / "corpus").mkdir(parents=True, exist_ok=True)
+    (root / "corpus" / "demo.txt").write_text(demo_corpus().read_text(encoding="utf-8"), encoding="utf-8")
+    codes = {"positive": 100, "negative": 101}
+    tnews = [json.dumps({"label": codes[r["label"]], "sentence": r["sentence"], "id": i}, ensure_ascii=False)
+             for i, r in enumerate(rows)]  # fmt: skip
+    pairs = [
+        json.dumps({"sentence1": a["sentence"], "sentence2": b["sentence"], "id": i,
+                    "label": "entailment" if a["label"] == b["label"] else "contradiction"}, ensure_ascii=False)
+        for i, (a, b) in enumerate(zip(rows, rows[1:], strict=False))
+    ]  # fmt: skip
+    for task, lines in (("tnews", tnews), ("ocnli", pairs)):
+        (root / "clue" / task).mkdir(parents=True, exist_ok=True)
+        _write_lines(root / "clue" / task / "train.json", lines[0::2])  # alternate rows: both labels in each
+        _write_lines(root / "clue" / task / "dev.json", lines[1::2])
+    write_vocab(root / VOCAB.parent, [root / "corpus" / "demo.txt", demo_task_dir() / "train.json"])
+    return root

@@ -1,0 +1,121 @@
+"""The compression-quality experiment's smallest setting: every stage runs and the report is complete."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import quality  # noqa: E402
+from quality_setup import QualityConfig, trim_vocab  # noqa: E402
+from quality_stages import layer_map  # noqa: E402
+
+MODELS = ("teacher", "student", "baseline_general", "baseline_random")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("quality")
+    argv = ["--size", "tiny", "--synthetic", "--work", str(out / "work"), "--results", str(out / "results"),
+            "--threads", "1"]  # fmt: skip
+    assert quality.main(argv) == 0
+    return out / "results"
+
+
+def test_tiny_run_writes_every_report_file(tiny_run: Path) -> None:
+    assert {p.name for p in tiny_run.iterdir()} >= {"results.json", "results.md", "results.png"}
+    assert (tiny_run / "results.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_report_has_every_expected_field(tiny_run: Path) -> None:
+    report = json.loads((tiny_run / "results.json").read_text(encoding="utf-8"))
+    assert set(report["tasks"]) == {"tnews", "ocnli"}
+    assert 0 < report["parameter_ratio"] < 1
+    assert report["config"]["size"] == "tiny" and report["config"]["seed"] == 0
+    for result in report["tasks"].values():
+        assert set(result["models"]) == set(MODELS)
+        assert (
+            result["n_train"] > 0 and result["n_dev"] > 0 and result["n_train_augmented"] > result["n_train"]
+        )
+        for model in result["models"].values():
+            assert 0.0 <= model["accuracy"] <= 1.0 and model["parameters"] > 0
+        for name in ("teacher", "student"):
+            model = result["models"][name]
+            assert model["size_bytes"] > 0
+            assert model["examples_per_s"]["batch_1"] > 0 and model["examples_per_s"]["batch_32"] > 0
+        teacher, student = result["models"]["teacher"], result["models"]["student"]
+        assert student["parameters"] < teacher["parameters"] and student["size_bytes"] < teacher["size_bytes"]
+        if teacher["accuracy"]:
+            assert result["retention"] == pytest.approx(student["accuracy"] / teacher["accuracy"], abs=1e-3)
+    assert {"pregen", "teacher-pretrain", "distill-general", "distill-task-ocnli"} <= set(report["seconds"])
+
+
+def test_markdown_table_has_a_row_per_task_and_model(tiny_run: Path) -> None:
+    lines = [line for line in (tiny_run / "results.md").read_text(encoding="utf-8").splitlines()
+             if line.startswith("| tnews") or line.startswith("| ocnli")]  # fmt: skip
+    assert len(lines) == 2 * len(MODELS)
+    assert "Student / teacher parameters: 1/" in (tiny_run / "results.md").read_text(encoding="utf-8")
+
+
+def test_missing_data_skips_with_a_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert quality.main(["--size", "default", "--data", str(tmp_path), "--work", str(tmp_path / "w")]) == 0
+    assert "skipped:" in capsys.readouterr().out
+    assert not (tmp_path / "w").exists()
+
+
+def test_layer_map_is_uniform_and_rounds_half_up() -> None:
+    assert layer_map(6, 4) == "0:0,1:2,2:3,3:5,4:6"
+    assert layer_map(12, 4) == "0:0,1:3,2:6,3:9,4:12"
+
+
+def test_trim_vocab_keeps_specials_seen_chars_and_ascii_pieces(tmp_path: Path) -> None:
+    (tmp_path / "vocab.txt").write_text(
+        "\n".join(
+            [
+                "[PAD]",
+                "[UNK]",
+                "[CLS]",
+                "[SEP]",
+                "[MASK]",
+                "[unused1]",
+                "天",
+                "气",
+                "猫",
+                "a",
+                "##a",
+                "##天",
+                "hello",
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "text.txt").write_text("天气A", encoding="utf-8")
+    trimmed = trim_vocab(tmp_path / "vocab.txt", [tmp_path / "text.txt"], tmp_path / "out")
+    kept = (trimmed / "vocab.txt").read_text(encoding="utf-8").split()
+    assert kept == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "天", "气", "a", "##a"]
+
+
+def test_overrides_change_the_size_and_unknown_names_fail(tmp_path: Path) -> None:
+    from tinyzh.errors import ConfigError
+
+    config = QualityConfig(data=tmp_path, output=tmp_path, size="tiny", overrides={"pretrain_steps": 9})
+    assert config.shape.pretrain_steps == 9 and config.to_dict()["settings"]["pretrain_steps"] == 9
+    with pytest.raises(ConfigError, match="unknown size settings"):
+        QualityConfig(data=tmp_path, output=tmp_path, overrides={"nope": 1})
+
+
+def test_a_non_empty_work_folder_of_something_else_is_never_removed(tmp_path: Path) -> None:
+    from tinyzh.errors import ConfigError
+
+    (tmp_path / "keep.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not an earlier quality run"):
+        quality.main(
+            ["--size", "tiny", "--synthetic", "--work", str(tmp_path), "--results", str(tmp_path / "r")]
+        )
+    assert (tmp_path / "keep.txt").read_text(encoding="utf-8") == "mine"
