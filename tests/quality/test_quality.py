@@ -13,7 +13,7 @@ sys.path.insert(0, str(BENCHMARKS))
 
 import quality  # noqa: E402
 from quality_setup import QualityConfig, trim_vocab  # noqa: E402
-from quality_stages import layer_map  # noqa: E402
+from quality_stages import augmented_task_dir, layer_map  # noqa: E402
 
 MODELS = ("teacher", "student", "baseline_general", "baseline_random")
 
@@ -37,7 +37,7 @@ def test_report_has_every_expected_field(tiny_run: Path) -> None:
     assert set(report["tasks"]) == {"tnews", "ocnli"}
     assert 0 < report["parameter_ratio"] < 1
     assert report["config"]["size"] == "tiny" and report["config"]["seed"] == 0
-    for result in report["tasks"].values():
+    for task, result in report["tasks"].items():
         assert set(result["models"]) == set(MODELS)
         assert (
             result["n_train"] > 0 and result["n_dev"] > 0 and result["n_train_augmented"] > result["n_train"]
@@ -50,6 +50,7 @@ def test_report_has_every_expected_field(tiny_run: Path) -> None:
             assert model["examples_per_s"]["batch_1"] > 0 and model["examples_per_s"]["batch_32"] > 0
         teacher, student = result["models"]["teacher"], result["models"]["student"]
         assert student["parameters"] < teacher["parameters"] and student["size_bytes"] < teacher["size_bytes"]
+        assert result["baseline_passes"] == 2 * report["config"]["settings"]["task_epochs"][task]
         if teacher["accuracy"]:
             assert result["retention"] == pytest.approx(student["accuracy"] / teacher["accuracy"], abs=1e-3)
     assert {"pregen", "teacher-pretrain", "distill-general", "distill-task-ocnli"} <= set(report["seconds"])
@@ -119,3 +120,16 @@ def test_a_non_empty_work_folder_of_something_else_is_never_removed(tmp_path: Pa
             ["--size", "tiny", "--synthetic", "--work", str(tmp_path), "--results", str(tmp_path / "r")]
         )
     assert (tmp_path / "keep.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_baselines_read_the_augmented_sets_beside_a_copy_of_dev(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    for task in ("tnews", "ocnli"):
+        (data / task).mkdir(parents=True)
+        (data / task / "train.json").write_text("original\n", encoding="utf-8")
+        (data / task / "dev.json").write_text(f"{task} dev\n", encoding="utf-8")
+        (tmp_path / f"{task}.json").write_text(f"{task} augmented\n", encoding="utf-8")
+    folder = augmented_task_dir(data, {t: tmp_path / f"{t}.json" for t in ("tnews", "ocnli")}, tmp_path / "aug")
+    for task in ("tnews", "ocnli"):
+        assert (folder / task / "train.json").read_text(encoding="utf-8") == f"{task} augmented\n"
+        assert (folder / task / "dev.json").read_text(encoding="utf-8") == f"{task} dev\n"
