@@ -131,10 +131,10 @@ def _report(
 ) -> dict[str, Any]:
     size = config.shape
     tasks: dict[str, Any] = {}
+    found = {**teacher, **baselines, **students}
     for task in TASKS:
         dev = data_dir / task / "dev.json"
         dirs = {"teacher": teacher_dirs[task], "student": out / "student" / task}
-        found = {**teacher, **baselines, **students}
         pairs = {
             name: found[name, task] for name in ("teacher", "student", "baseline_general", "baseline_random")
         }
