@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from tinyzh.demo.config import BertShape
+from tinyzh.demo.teacher import SPECIAL
 from tinyzh.errors import ConfigError
 
 TASKS = ("tnews", "ocnli")
-SPECIAL = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 VOCAB = Path("vocab/bert-base-chinese/vocab.txt")
 
 
