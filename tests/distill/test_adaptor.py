@@ -66,3 +66,30 @@ def test_gradients_flow_through_captured_scores() -> None:
     take_scores(model)[1].pow(2).sum().backward()
     grad = self_attentions(model)[0].query.weight.grad
     assert grad is not None and grad.abs().sum() > 0
+
+
+def test_frozen_bf16_layers_take_the_explicit_path_with_sdpa_outputs() -> None:
+    from tinyzh.distill.adaptor import _explicit_is_faster
+
+    q = torch.zeros(2, 4, 128, 8, dtype=torch.bfloat16)
+    with torch.no_grad():
+        assert _explicit_is_faster(q)
+        assert not _explicit_is_faster(q.float())  # fp32: sdpa's fused kernel is faster
+        assert not _explicit_is_faster(torch.zeros(2, 4, 256, 8, dtype=torch.bfloat16))
+    assert not _explicit_is_faster(q)  # gradients on: the student keeps sdpa
+
+    torch.manual_seed(0)
+    config = _model().config
+    config.initializer_range = 0.5  # peaked attention: a key mask missed would show in the outputs
+    model = BertModel(config, add_pooling_layer=False).eval().to(torch.bfloat16)
+    ids, mask = _batch()
+    with torch.no_grad():
+        reference = model(ids, attention_mask=mask).last_hidden_state  # sdpa on every layer
+        capture_scores(model, layers={2})  # layers 1 and 3: the explicit path without keeping scores
+        out = model(ids, attention_mask=mask).last_hidden_state
+    modules = self_attentions(model)
+    assert modules[0].tinyzh_scores is None and modules[2].tinyzh_scores is None
+    assert sorted(take_scores(model)) == [2]
+    real = mask.bool()
+    # bf16 rounding moves outputs by up to about 0.07 here; ignoring the padding mask moves them by about 3.
+    assert torch.allclose(out[real].float(), reference[real].float(), atol=0.25)

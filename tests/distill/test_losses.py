@@ -93,3 +93,37 @@ def test_hard_and_mlm_ce() -> None:
 
 def test_losses_are_looked_up_by_name() -> None:
     assert set(losses.LOSSES) == {"hidden_mse", "attention_mse", "attention_kl", "soft_ce", "hard_ce", "mlm_ce"}
+
+
+@pytest.mark.parametrize("loss, shape, name", [
+    (losses.hidden_mse, (2, 3, 4), "hidden"),
+    (losses.attention_mse, (2, 2, 3, 3), "attention"),
+])
+def test_squared_error_gradients_match_plain_autograd(loss, shape: tuple[int, ...], name: str) -> None:
+    """The hand-written backward (one saved difference) gives autograd's gradients, teacher side too."""
+    g = torch.Generator().manual_seed(5)
+    a, b = torch.randn(shape, generator=g), torch.randn(shape, generator=g)
+    mask = _mask()
+    a1, b1 = a.clone().requires_grad_(), b.clone().requires_grad_()
+    (3.0 * loss(a1, b1, mask)).backward()
+    assert torch.equal(a1.detach(), a) and torch.equal(b1.detach(), b)  # the in-place steps work on a copy
+    m = mask.float()
+    weights = m[:, :, None] if name == "hidden" else (m[:, None, :, None] * m[:, None, None, :])
+    a2, b2 = a.clone().requires_grad_(), b.clone().requires_grad_()
+    reference = ((a2 - b2).pow(2) * weights).sum() / (weights.expand_as(a2).sum() if name == "hidden"
+                                                      else weights.sum() * shape[1])
+    (3.0 * reference).backward()
+    assert torch.allclose(a1.grad, a2.grad, atol=1e-6) and torch.allclose(b1.grad, b2.grad, atol=1e-6)
+    assert a1.grad[1, 2].abs().sum() == 0 if name == "hidden" else a1.grad[1, :, 2, :].abs().sum() == 0
+
+
+def test_squared_error_bf16_sums_in_fp32_and_returns_bf16_gradients() -> None:
+    g = torch.Generator().manual_seed(6)
+    a = torch.randn(2, 2, 3, 3, generator=g).to(torch.bfloat16).requires_grad_()
+    b = torch.randn(2, 2, 3, 3, generator=g).to(torch.bfloat16)
+    value = losses.attention_mse(a, b, _mask())
+    value.backward()
+    assert value.dtype == torch.float32
+    exact = losses.attention_mse(a.detach().float(), b.float(), _mask())
+    assert value.item() == pytest.approx(exact.item(), rel=1e-6)  # the difference is taken in fp32
+    assert a.grad is not None and a.grad.dtype == torch.bfloat16

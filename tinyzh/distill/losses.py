@@ -28,11 +28,42 @@ def _token_mask(mask: torch.Tensor) -> torch.Tensor:
     return mask.to(torch.float32)
 
 
+class _MaskedSquaredError(torch.autograd.Function):
+    """sum(((a - b) * m)^2) in fp32 for a 0/1 mask ``m`` broadcast over ``a``; saves only the difference.
+
+    Autograd of the plain expression keeps the casts, the difference, the power and the mask
+    product, and goes through each again backward: on (B, H, T, T) attention scores those passes
+    cost more than the student's attention matmuls. Here: one difference, one in-place mask, one dot
+    forward; one multiply backward, to ``a``'s dtype.
+    """
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, a: torch.Tensor, b: torch.Tensor,
+                m: torch.Tensor) -> torch.Tensor:
+        diff = a.to(torch.float32, copy=True).sub_(b)  # a copy: never a's own storage
+        diff.mul_(m)  # 0/1: (d m)^2 = d^2 m, and the gradient 2 d m is the same saved tensor
+        ctx.save_for_backward(diff)  # type: ignore[attr-defined]
+        ctx.dtypes = (a.dtype, b.dtype)  # type: ignore[attr-defined]
+        flat = diff.reshape(-1)
+        return torch.dot(flat, flat)
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> tuple[
+            torch.Tensor | None, torch.Tensor | None, None]:
+        (diff,) = ctx.saved_tensors  # type: ignore[attr-defined]
+        dtype_a, dtype_b = ctx.dtypes  # type: ignore[attr-defined]
+        needs_a, needs_b = ctx.needs_input_grad[:2]  # type: ignore[attr-defined]
+        # Cast, then scale in place: mul(out=) into another dtype is several times slower on CPU.
+        grad_a = diff.to(dtype_a, copy=True).mul_(2.0 * grad) if needs_a else None
+        grad_b = diff.to(dtype_b, copy=True).mul_(-2.0 * grad) if needs_b else None
+        return grad_a, grad_b, None
+
+
 def hidden_mse(h_S: torch.Tensor, h_T: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """(B, T, D) x2, (B, T) -> scalar: mean over real tokens and the D features of (h_S - h_T)^2."""
     m = _token_mask(mask).unsqueeze(-1)  # (B, T, 1)
-    sq = (h_S.float() - h_T.float()).pow(2) * m
-    return sq.sum() / (m.sum() * h_S.size(-1)).clamp_min(1.0)
+    total = _MaskedSquaredError.apply(h_S, h_T, m)
+    return total / (m.sum() * h_S.size(-1)).clamp_min(1.0)
 
 
 def _pair_mask(mask: torch.Tensor) -> torch.Tensor:
@@ -48,8 +79,8 @@ def attention_mse(s_S: torch.Tensor, s_T: torch.Tensor, mask: torch.Tensor) -> t
     padded cells are left out of both the sum and the count, so padding does not dilute the loss.
     """
     pairs = _pair_mask(mask)  # (B, 1, T, T)
-    sq = (s_S.float() - s_T.float()).pow(2) * pairs
-    return sq.sum() / (pairs.sum() * s_S.size(1)).clamp_min(1.0)
+    total = _MaskedSquaredError.apply(s_S, s_T, pairs)
+    return total / (pairs.sum() * s_S.size(1)).clamp_min(1.0)
 
 
 def attention_kl(s_S: torch.Tensor, s_T: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
