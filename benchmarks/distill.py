@@ -2,7 +2,7 @@
 
 Teacher: bert-base-chinese's shape (vocab 21128, 12 layers, hidden 768), random weights. Student:
 the ``tinybert-4`` preset. Each step is what ``tinyzh distill --stage general`` runs: teacher forward
-under no_grad (scores captured on 4 of 12 layers, sdpa on the rest), student forward + backward
+under no_grad (scores captured on 4 of 12 layers), student forward + backward
 (all 4 layers captured), projections, the embedding/hidden/attention losses, AdamW, clipping,
 scheduler. Batches are synthetic (data loading runs in a worker process in real runs). FLOPs per
 step are counted by ``torch.utils.flop_counter`` on one step; the matmul peak is a large square
