@@ -52,7 +52,10 @@ def test_identity_when_off() -> None:
     x = torch.randn(10)
     assert dropout(x, 0.1, training=False) is x
     assert dropout(x, 0.0) is x
-    assert torch.equal(dropout(x, 1.0), torch.zeros(10))  # torch's own path at the edge
+    assert torch.equal(dropout(x, 1.0), torch.zeros(10))  # torch's own path at the edges
+    torch.manual_seed(6)
+    assert (dropout(torch.ones(10_000), 1 - 1e-7) == 0).all()  # would round to 65536/65536, past int16
+    assert (dropout(torch.ones(10_000), 1e-7) != 0).sum() >= 9_999
 
 
 def test_zero_dropped_leaves_the_scale_to_the_caller() -> None:

@@ -60,7 +60,7 @@ def _drop(x: torch.Tensor, p: float, training: bool, rescale: bool) -> tuple[tor
     """(dropped x, the factor still to apply): the factor is 1 when ``rescale`` applied it already."""
     if not training or p == 0.0:
         return x, 1.0
-    if x.device.type != "cpu" or not 0.0 < p < 1.0:
+    if x.device.type != "cpu" or not 0 < round(p * _LEVELS) < _LEVELS:  # p outside the 16-bit grid
         return nn.functional.dropout(x, p, training=True), 1.0
     keep, p_used = _keep_mask(x.shape, p, x.dtype)
     scale = 1.0 / (1.0 - p_used)
