@@ -58,3 +58,69 @@ def save_tiny_bert(directory: Path, vocab_dir: Path, *, kind: str = "mlm", seed:
     model.save_pretrained(str(directory))
     tokenizer.save_pretrained(str(directory))
     return directory
+
+
+# --------------------------------------------------------------------------- SentencePiece (Unigram)
+SPM_SPECIAL = ["<s>", "<pad>", "</s>", "<unk>"]  # ids 0-3 as in XLM-R / multilingual-e5; <mask> goes last
+
+
+def spm_training_lines() -> list[str]:
+    """A few hundred lines of Chinese (the bundled demo corpus) plus some Latin text and digits."""
+    corpus = Path(__file__).resolve().parents[1] / "tinyzh" / "data" / "demo_corpus.txt"
+    lines = [line for line in corpus.read_text(encoding="utf-8").splitlines() if line.strip()][:600]
+    return lines + ["hello world iphone 12 ok", "bert app vip 2024 年", "价格 100 元，质量 ok！"] * 5
+
+
+def build_spm_tokenizer(vocab_size: int = 700, *, lines: list[str] | None = None):
+    """A Unigram SentencePiece fast tokenizer shaped like multilingual-e5's (NFKC, ``▁``, specials).
+
+    Trained in memory on ``lines`` (default ``spm_training_lines``) in well under a second; every
+    character of the training text is kept as a piece, so it has few unknowns on that text.
+    """
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Replace(" {2,}", " ")])
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=False)
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=False)
+    trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=list(SPM_SPECIAL), unk_token="<unk>",
+                                      shrinking_factor=0.75, max_piece_length=4)
+    tok.train_from_iterator(lines if lines is not None else spm_training_lines(), trainer=trainer)
+    tok.add_special_tokens(["<mask>"])
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", cls_token="<s>",
+                                   sep_token="</s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>")
+
+
+def write_spm_tokenizer(directory: Path, vocab_size: int = 700) -> Path:
+    """Save a tiny SentencePiece tokenizer (tokenizer.json + config) into directory."""
+    directory.mkdir(parents=True, exist_ok=True)
+    build_spm_tokenizer(vocab_size).save_pretrained(str(directory))
+    return directory
+
+
+def save_tiny_model(directory: Path, tokenizer_dir: Path, *, model_type: str = "bert", kind: str = "base",
+                    seed: int = 0, layers: int = 4, hidden: int = 64, heads: int = 4, max_len: int = 128):
+    """A randomly initialised tiny encoder of a transformers family (bert, xlm-roberta, roberta, ernie).
+
+    kind: ``base`` (encoder only), ``mlm`` or ``cls``. The tokenizer files are copied from
+    ``tokenizer_dir``; special token ids come from the tokenizer.
+    """
+    import torch
+    from transformers import (AutoConfig, AutoModel, AutoModelForMaskedLM, AutoModelForSequenceClassification,
+                              AutoTokenizer)
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    extra = {"max_position_embeddings": max_len + (2 if model_type in ("roberta", "xlm-roberta") else 0)}
+    config = AutoConfig.for_model(
+        model_type, vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers,
+        num_attention_heads=heads, intermediate_size=hidden * 2, pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.cls_token_id, eos_token_id=tokenizer.sep_token_id, **extra)
+    torch.manual_seed(seed)
+    factory = {"base": AutoModel, "mlm": AutoModelForMaskedLM, "cls": AutoModelForSequenceClassification}[kind]
+    model = factory.from_config(config)
+    model.save_pretrained(str(directory))
+    tokenizer.save_pretrained(str(directory))
+    return directory
