@@ -1,6 +1,7 @@
 """Benchmark ``tinyzh pregen`` on the shared Chinese corpora.
 
-Prints, per configuration (segmenter jieba/rjieba x 1/2 workers): instances/s, peak RSS (main
+Prints, per configuration (segmenter jieba/rjieba x 1/2 workers, and the shared multilingual-e5
+SentencePiece tokenizer beside bert-base-chinese's WordPiece): instances/s, peak RSS (main
 process and largest worker), bytes per instance of the output; checks that every configuration
 writes byte-identical shards; and checks flat memory by running the corpus x1 and x4 (the files
 concatenated four times). Each configuration runs in a fresh process, so times include loading the
@@ -91,6 +92,16 @@ def main() -> None:
                 name = f"{segmenter}, {workers} worker(s)"
                 results[name] = run(corpus, Path(tmp) / name.replace(" ", "_"), vocab, segmenter, workers)
                 print(row(name, results[name]), flush=True)
+        spm = SHARED / "models" / "multilingual-e5-small-zh"
+        if (spm / "tokenizer.json").is_file():  # SentencePiece (Unigram) beside WordPiece, same corpus
+            for segmenter in ("rjieba", "jieba"):
+                name = f"e5 SentencePiece, {segmenter}, 2 w"
+                sp = run(corpus, Path(tmp) / name.replace(" ", "_"), spm, segmenter, 2)
+                wp = results[f"{segmenter}, 2 worker(s)"]
+                print(row(name, sp) + f"   wall time {sp['seconds'] / wp['seconds']:.2f}x WordPiece's "
+                      f"(characters/s {wp['seconds'] / sp['seconds']:.2f}x)", flush=True)
+        else:
+            print(f"no SentencePiece row: {spm} not found")
         epochs = run(corpus, Path(tmp) / "epochs", vocab, "rjieba", 2, epochs=3)
         print(row("rjieba, 2 workers, 3 epochs", epochs), flush=True)
         same = len({tuple(r["shards"]) for r in results.values()}) == 1

@@ -102,22 +102,28 @@ def write_spm_tokenizer(directory: Path, vocab_size: int = 700) -> Path:
 
 
 def save_tiny_model(directory: Path, tokenizer_dir: Path, *, model_type: str = "bert", kind: str = "base",
-                    seed: int = 0, layers: int = 4, hidden: int = 64, heads: int = 4, max_len: int = 128):
+                    seed: int = 0, layers: int = 4, hidden: int = 64, heads: int = 4, max_len: int = 128,
+                    **config_kw):
     """A randomly initialised tiny encoder of a transformers family (bert, xlm-roberta, roberta, ernie).
 
     kind: ``base`` (encoder only), ``mlm`` or ``cls``. The tokenizer files are copied from
     ``tokenizer_dir``; special token ids come from the tokenizer.
     """
     import torch
-    from transformers import (AutoConfig, AutoModel, AutoModelForMaskedLM, AutoModelForSequenceClassification,
-                              AutoTokenizer)
+    from transformers import (
+        AutoConfig,
+        AutoModel,
+        AutoModelForMaskedLM,
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+    )
 
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
     extra = {"max_position_embeddings": max_len + (2 if model_type in ("roberta", "xlm-roberta") else 0)}
     config = AutoConfig.for_model(
         model_type, vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers,
         num_attention_heads=heads, intermediate_size=hidden * 2, pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.cls_token_id, eos_token_id=tokenizer.sep_token_id, **extra)
+        bos_token_id=tokenizer.cls_token_id, eos_token_id=tokenizer.sep_token_id, **{**extra, **config_kw})
     torch.manual_seed(seed)
     factory = {"base": AutoModel, "mlm": AutoModelForMaskedLM, "cls": AutoModelForSequenceClassification}[kind]
     model = factory.from_config(config)

@@ -1,4 +1,4 @@
-"""Small shared helpers around transformers' own logging.
+"""Small shared helpers around transformers: quiet logging, one way to load, failing fast offline.
 
 tinyzh draws its own rich progress bars and reports, so transformers' load reports ("some weights
 were not used", which are intended when an MLM checkpoint is loaded as a bare encoder or a general
@@ -8,8 +8,15 @@ student gets a new classification head) and its tqdm bars only alarm. ``-vv`` ke
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from tinyzh.errors import ConfigError
 
 
 @contextmanager
@@ -29,3 +36,88 @@ def quiet_transformers() -> Iterator[None]:
         hf_logging.set_verbosity(verbosity)
         if bars:
             hf_logging.enable_progress_bar()
+
+
+def first_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` (an empty message is fine)."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def is_local(name_or_path: str) -> bool:
+    """A path on disk (or one written like a path), not a hub name."""
+    path = Path(name_or_path)
+    return path.exists() or name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1
+
+
+def hub_unreachable(timeout: float = 3.0) -> str | None:
+    """Why the Hugging Face hub cannot be reached (offline mode, no connection), or None when it can.
+
+    transformers retries an unreachable hub for about a minute before failing; one short connection
+    attempt says the same in seconds.
+    """
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        return "HF_HUB_OFFLINE is set"
+    try:
+        from huggingface_hub import constants
+
+        host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+        with socket.create_connection((host, 443), timeout=timeout):
+            return None
+    except OSError:
+        return "the hub cannot be reached (no network)"
+
+
+def load_pretrained(loader: Any, name: str, what: str, *, hint: str = "give a local directory when offline",
+                    **kwargs: Any) -> Any:
+    """``loader.from_pretrained(name, **kwargs)`` with every library failure as one ``ConfigError`` line.
+
+    A hub name is looked up in the local cache first; when it is not there and the hub is unreachable,
+    this fails at once instead of after transformers' retries.
+    """
+    if not is_local(name):
+        try:
+            with quiet_transformers():
+                return loader.from_pretrained(name, local_files_only=True, **kwargs)
+        except (OSError, ValueError):
+            pass  # not cached: go to the hub, if there is one
+        reason = hub_unreachable()
+        if reason is not None:
+            raise ConfigError(f"could not load the {what} {name!r}: it is not in the local cache and {reason}; {hint}")
+    elif not Path(name).exists():
+        raise ConfigError(f"could not load the {what} {name!r}: no such directory")
+    try:
+        with quiet_transformers():
+            return loader.from_pretrained(name, **kwargs)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise ConfigError(f"could not load the {what} {name!r} ({first_line(exc)}); {hint}") from None
+
+
+MLM_HEADS = ("cls", "lm_head")  # BERT / ERNIE, RoBERTa / XLM-R
+
+
+def mlm_head_of(model: Any) -> Any:
+    """The masked-LM head module of an ``AutoModelForMaskedLM`` model (``cls`` or ``lm_head``)."""
+    from torch import nn
+
+    for name in MLM_HEADS:
+        head = getattr(model, name, None)
+        if isinstance(head, nn.Module):
+            return head
+    raise ConfigError(f"{type(model).__name__} has no masked-LM head ({' or '.join(MLM_HEADS)})")
+
+
+def load_masked_lm(name: str, what: str, *, instead: str) -> Any:
+    """An ``AutoModelForMaskedLM`` whose head was in the checkpoint; an error when transformers had to
+    create it (it would predict from random weights). ``instead`` says what to use otherwise."""
+    from transformers import AutoModelForMaskedLM
+
+    model, info = load_pretrained(AutoModelForMaskedLM, name, what, output_loading_info=True,
+                                  hint="give a local directory with config.json, weights and tokenizer files")
+    head = {n for n in MLM_HEADS if hasattr(model, n)}
+    missing = [k for k in info.get("missing_keys", ()) if k.split(".", 1)[0] in head]
+    if missing:
+        raise ConfigError(
+            f"{what} {name!r} has no trained masked-LM head (its checkpoint lacks {', '.join(sorted(missing)[:3])}"
+            f"{'…' if len(missing) > 3 else ''}): transformers would predict from random weights; {instead}")
+    return model

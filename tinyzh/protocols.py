@@ -32,7 +32,8 @@ class Encoded:
     """One text tokenized without special tokens.
 
     ``word_ids[i]`` is the 0-based word index of token ``i``; tokens of one word are contiguous and
-    word indices are increasing, so ``word_ids`` looks like ``[0, 0, 1, 2, 2, 2, 3]``.
+    word indices are increasing, so ``word_ids`` looks like ``[0, 0, 1, 2, 2, 2, 3]``. A token that
+    stands for no text (SentencePiece's lone ``▁``) has ``-1``: it is never masked, ``[-1, 0, 0, -1, 1]``.
     """
 
     input_ids: list[int]
@@ -41,7 +42,7 @@ class Encoded:
 
 @runtime_checkable
 class Tokenizer(Protocol):
-    """WordPiece-style tokenizer plus a word segmenter (for whole-word masking)."""
+    """A model's tokenizer plus a word segmenter (for whole-word masking)."""
 
     name: str  # the model name or path the vocabulary came from
     vocab_size: int

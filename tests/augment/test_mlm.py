@@ -65,3 +65,23 @@ def test_missing_teacher_is_a_config_error(tmp_path: Path, vocab_dir: Path) -> N
 def test_mlm_loads_through_its_entry_point(tiny_teacher_dir: Path) -> None:
     aug = plugins.get_augmenter("mlm", teacher=str(tiny_teacher_dir), top_k=2)
     assert isinstance(aug, Augmenter) and aug.word_scope == "single"
+
+
+def test_a_checkpoint_without_a_masked_lm_head_is_an_error(tmp_path: Path) -> None:
+    """multilingual-e5 ships no head: transformers would make a random one and fill masks with noise."""
+    from tests import tiny
+
+    spm = tiny.write_spm_tokenizer(tmp_path / "spm")
+    encoder = tiny.save_tiny_model(tmp_path / "encoder", spm, model_type="bert", kind="base")
+    with pytest.raises(ConfigError, match="has no trained masked-LM head .*cls.predictions"):
+        MlmAugmenter(teacher=str(encoder))
+
+
+def test_an_xlm_roberta_masked_lm_with_sentencepiece_works(tmp_path: Path) -> None:
+    from tests import tiny
+
+    spm = tiny.write_spm_tokenizer(tmp_path / "spm")
+    teacher = tiny.save_tiny_model(tmp_path / "xlmr", spm, model_type="xlm-roberta", kind="mlm", type_vocab_size=1)
+    aug = MlmAugmenter(teacher=str(teacher), top_k=3)
+    (row,) = aug.candidates([[("今天", "t"), ("天", "n"), ("很", "d"), ("好", "a")]])
+    assert row[0] == [] and len(row[1]) == 3 and all(len(c) == 1 and is_cjk(c) for c in row[1])

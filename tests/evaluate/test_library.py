@@ -84,6 +84,18 @@ def test_fine_tuning_learns_a_separable_task(tmp_path: Path, vocab_dir: Path) ->
     assert summary.rows()[0]["tnews"] == 100.0 and pair.submission is None  # no test.json: no submission
 
 
+@pytest.mark.parametrize("model_type", ["xlm-roberta", "ernie"])
+def test_fine_tuning_works_for_other_families_with_sentencepiece(tmp_path: Path, model_type: str) -> None:
+    spm = tiny.write_spm_tokenizer(tmp_path / "spm", vocab_size=800)
+    model = tiny.save_tiny_model(tmp_path / "m", spm, model_type=model_type, kind="base", layers=1, hidden=32,
+                                 **({"type_vocab_size": 1} if model_type == "xlm-roberta" else {}))
+    config = EvalConfig(models=[ModelSpec("m", str(model))], tasks=["tnews"], data_dir=_separable(tmp_path / "clue"),
+                        output=tmp_path / "out", epochs=50, batch_size=4, lr=1e-2, warmup_ratio=0.0, max_seq_len=16,
+                        threads=1)
+    (pair,) = run_eval(config).results
+    assert pair.dev_score == 1.0
+
+
 def test_predict_restores_input_order_after_sorting_by_length(tmp_path: Path, vocab_dir: Path) -> None:
     task = plugins.get_task("tnews")
     path = tiny.save_tiny_bert(tmp_path / "m", vocab_dir, kind="base", layers=1, hidden=32)

@@ -39,6 +39,8 @@ def build(tokens: ChunkTokens, task: str, seed: int = 0, max_seq_len: int = 32, 
 
 
 def rows(built: dict[str, np.ndarray]) -> list[np.ndarray]:
+    if not len(built["lengths"]):  # np.split of nothing would give one empty row
+        return []
     return np.split(built["input_ids"], np.cumsum(built["lengths"])[:-1])
 
 

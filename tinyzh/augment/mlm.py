@@ -21,7 +21,7 @@ from typing import Any
 from tinyzh.augment.words import replaceable
 from tinyzh.config import DEFAULT_TEACHER
 from tinyzh.errors import ConfigError
-from tinyzh.hf import quiet_transformers
+from tinyzh.hf import load_masked_lm, mlm_head_of
 from tinyzh.tokenizers.bert_chinese import is_cjk, load_hf_tokenizer
 
 # Tokens of context around each mask, [CLS] and [SEP] included. Every masked word costs a forward
@@ -117,24 +117,17 @@ class MlmAugmenter:
         mask_at = torch.tensor([r.mask_at for r in rows])  # (B,)
         with torch.inference_mode():
             self.forward_calls += 1
-            hidden = self.model.bert(input_ids=ids.to(self.device), attention_mask=attention.to(self.device))
+            hidden = self.model.base_model(input_ids=ids.to(self.device), attention_mask=attention.to(self.device))
             at_mask = hidden.last_hidden_state[torch.arange(len(rows)), mask_at.to(self.device)]  # (B, H)
-            logits = self.model.cls(at_mask)  # (B, V): the vocabulary projection at the masks only
+            logits = mlm_head_of(self.model)(at_mask)  # (B, V): the vocabulary projection at the masks only
             logits = logits.masked_fill(~self._cjk, float("-inf"))
             top = logits.topk(min(self.top_k + 1, int(self._cjk.sum())), dim=-1).indices  # (B, K+1)
         return top.cpu().tolist()
 
 
 def _load_teacher(teacher: str, device: str) -> Any:
-    """``BertForMaskedLM`` in eval mode; a clear error when it cannot be had offline."""
-    from transformers import BertForMaskedLM
-
-    try:
-        with quiet_transformers():  # the augment command draws its own progress bar
-            model = BertForMaskedLM.from_pretrained(teacher)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(
-            f"--teacher {teacher!r}: could not load a BERT masked-LM ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0]}); give a local directory with config.json, weights and vocab.txt"
-        ) from None
+    """The teacher's masked-LM model in eval mode; an error when it has no trained head."""
+    model = load_masked_lm(teacher, "--teacher", instead=(
+        "give a checkpoint with its masked-LM head (bert-base-chinese, or a student of `tinyzh distill --stage "
+        "general`), or augment with --augmenter synonym,homophone"))
     return model.to(device).eval()

@@ -13,6 +13,7 @@ dropped). The global batch is cut into ``world * grad_accum`` equal micro-batche
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -66,6 +67,16 @@ class TrainData:
         return len(self.dataset)  # type: ignore[arg-type]
 
 
+def pregen_tokenizer_info(directory: str) -> dict[str, Any]:
+    """The ``tokenizer`` record of a pregen output's manifest ({} when there is none to read)."""
+    try:
+        manifest = json.loads((Path(directory) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # general_data reports a missing or damaged manifest
+    info = manifest.get("tokenizer") if isinstance(manifest, dict) else None
+    return info if isinstance(info, dict) else {}
+
+
 def general_data(directory: str, fingerprint: str, teacher: str, pad_token_id: int) -> TrainData:
     """A ``tinyzh pregen`` output whose vocabulary fingerprint must equal the teacher tokenizer's."""
     from tinyzh.pregen import PregenDataset, collate_batch
@@ -113,7 +124,8 @@ def task_data(path: str, task: Any, hf_tokenizer: Any, max_seq_len: int, dev: st
     return TrainData(TaskDataset(features), collate, dev_features)
 
 
-def model_inputs(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
-    """(B, T) ``input_ids`` / ``token_type_ids`` / ``attention_mask`` on ``device``."""
-    keys = ("input_ids", "token_type_ids", "attention_mask")
+def model_inputs(batch: dict[str, torch.Tensor], device: torch.device, token_types: bool = True) -> dict[str, torch.Tensor]:
+    """(B, T) ``input_ids`` / ``token_type_ids`` / ``attention_mask`` on ``device``; without token types
+    for models that have a single one (XLM-R's ``type_vocab_size`` is 1: segment id 1 would not embed)."""
+    keys = ("input_ids", "token_type_ids", "attention_mask") if token_types else ("input_ids", "attention_mask")
     return {k: batch[k].to(device, non_blocking=True) for k in keys if k in batch}

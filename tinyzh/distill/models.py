@@ -1,34 +1,33 @@
 """Loading the teacher, building the student, the checks between them, and saving the result.
 
 - general stage: teacher = ``AutoModel`` (the bare encoder: its MLM head would cost a V x D matmul per
-  token for nothing); student = ``BertForMaskedLM`` so the saved checkpoint keeps an MLM head and loads
-  with ``AutoModel`` / ``AutoModelForMaskedLM`` / ``AutoModelForSequenceClassification``.
-- task stage: teacher and student are ``BertForSequenceClassification`` with the task's labels.
+  token for nothing); student = ``AutoModelForMaskedLM`` of the teacher's family so the saved checkpoint
+  keeps an MLM head and loads with ``AutoModel`` / ``AutoModelForMaskedLM`` /
+  ``AutoModelForSequenceClassification``.
+- task stage: teacher and student are ``AutoModelForSequenceClassification`` with the task's labels.
 
-The student comes from a preset name (``tinybert-4``), a ``config.json`` file or a checkpoint directory.
+Families: any transformers encoder whose self-attention has BERT's structure (``query``/``key``/``value``
+through transformers' attention interface): ``bert``, ``roberta``, ``xlm-roberta`` (position ids start
+after ``padding_idx``), ``ernie``, ``camembert``… A preset student takes the teacher's family and config
+(vocabulary, special token ids, positions, token types) with the preset's shape. The student comes from
+a preset name (``tinybert-4``), a ``config.json`` file or a checkpoint directory.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
-from tinyzh.config import STUDENT_PRESETS
+from tinyzh.config import DEFAULT_TOKENIZER_PLUGIN, STUDENT_PRESETS
 from tinyzh.errors import ConfigError
-from tinyzh.hf import quiet_transformers
+from tinyzh.hf import first_line, load_pretrained, quiet_transformers
 
 
 def _load(loader: Any, name: str, what: str, **kwargs: Any) -> Any:
-    try:
-        with quiet_transformers():
-            return loader.from_pretrained(name, **kwargs)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(
-            f"could not load the {what} {name!r} ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
-            "give a local checkpoint directory when offline"
-        ) from None
+    return load_pretrained(loader, name, what, hint="give a local checkpoint directory when offline", **kwargs)
 
 
 def load_teacher(name: str, stage: str) -> nn.Module:
@@ -36,7 +35,9 @@ def load_teacher(name: str, stage: str) -> nn.Module:
     from transformers import AutoModel, AutoModelForSequenceClassification
 
     if stage == "general":  # the bare encoder: no MLM head, no pooler (no loss reads them)
-        teacher = _load(AutoModel, name, "teacher", attn_implementation="sdpa", add_pooling_layer=False)
+        teacher = _load(AutoModel, name, "teacher", attn_implementation="sdpa")
+        if getattr(teacher, "pooler", None) is not None:  # BERT-style models skip a pooler that is None
+            teacher.pooler = None
     else:
         teacher = _load(AutoModelForSequenceClassification, name, "teacher", attn_implementation="sdpa")
     teacher.eval()
@@ -44,11 +45,25 @@ def load_teacher(name: str, stage: str) -> nn.Module:
     return teacher
 
 
-def load_tokenizer(name: str) -> Any:
-    """The teacher's tokenizer (the student inherits it)."""
-    from tinyzh.tokenizers.bert_chinese import BertChineseTokenizer
+def load_tokenizer(name: str, plugin: str = DEFAULT_TOKENIZER_PLUGIN) -> Any:
+    """The teacher's tokenizer through a tokenizer plugin (the student inherits it)."""
+    from tinyzh.plugins import get_tokenizer
 
-    return BertChineseTokenizer(name)
+    return get_tokenizer(plugin, name)
+
+
+def check_tokenizer_fits(tokenizer: Any, model: nn.Module, name: str) -> None:
+    """The tokenizer's ids must be ids the model embeds, and its padding id the model's."""
+    config = model.config
+    if tokenizer.vocab_size > config.vocab_size:
+        raise ConfigError(
+            f"tokenizer of {name!r} has {tokenizer.vocab_size} tokens but the model embeds only {config.vocab_size}; "
+            "ids past the embedding would crash or read garbage: give the model's own tokenizer")
+    pad = getattr(config, "pad_token_id", None)
+    if pad is not None and pad != tokenizer.pad_token_id:
+        raise ConfigError(
+            f"{name!r}: the tokenizer pads with id {tokenizer.pad_token_id} but the model's pad_token_id is {pad}; "
+            "give the model's own tokenizer")
 
 
 def check_task_labels(teacher: nn.Module, labels: tuple[str, ...], teacher_name: str, task: str) -> list[int] | None:
@@ -68,23 +83,29 @@ def check_task_labels(teacher: nn.Module, labels: tuple[str, ...], teacher_name:
     return None if order == list(range(len(labels))) else order
 
 
+# Keys of a teacher's config that describe the teacher itself, not the family a student inherits.
+_NOT_INHERITED = ("architectures", "id2label", "label2id", "num_labels", "_name_or_path", "dtype", "torch_dtype",
+                  "transformers_version", "finetuning_task", "problem_type", "_source", "model_type",
+                  "_attn_implementation_autoset")
+
+
 def _student_config(spec: str, teacher_config: Any) -> tuple[Any, Path | None]:
-    """(BertConfig, checkpoint dir or None) for a preset name, a config.json file or a checkpoint dir."""
-    from transformers import BertConfig
+    """(config, checkpoint dir or None) for a preset name, a config.json file or a checkpoint dir."""
+    from transformers import AutoConfig
 
     if spec in STUDENT_PRESETS:
+        inherited = {k: v for k, v in teacher_config.to_dict().items() if k not in _NOT_INHERITED}
         shape = STUDENT_PRESETS[spec].to_bert_config_kwargs()
-        inherit = ("vocab_size", "max_position_embeddings", "type_vocab_size", "pad_token_id", "layer_norm_eps")
-        kwargs = {k: getattr(teacher_config, k) for k in inherit if hasattr(teacher_config, k)}
-        return BertConfig(**kwargs, **shape), None
+        return AutoConfig.for_model(teacher_config.model_type, **{**inherited, **shape}), None
     path = Path(spec)
     if path.is_file():
         try:
-            return BertConfig.from_json_file(str(path)), None
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"--student {spec}: not a BERT config.json ({exc})") from None
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return AutoConfig.for_model(data.pop("model_type", "bert"), **data), None
+        except (OSError, ValueError, KeyError) as exc:
+            raise ConfigError(f"--student {spec}: not a model config.json ({first_line(exc)})") from None
     if path.is_dir() and (path / "config.json").exists():
-        return BertConfig.from_pretrained(str(path)), path
+        return _load(AutoConfig, str(path), "student config"), path
     raise ConfigError(
         f"--student {spec!r} is neither a preset ({', '.join(sorted(STUDENT_PRESETS))}), "
         "a config.json file nor a checkpoint directory"
@@ -99,13 +120,11 @@ def check_vocab(student_config: Any, teacher_config: Any, student: str, teacher:
         )
 
 
-def check_student_tokenizer(student_dir: Path | None, fingerprint: str, student: str, teacher: str) -> None:
+def check_student_tokenizer(student_dir: Path | None, tokenizer: Any, student: str, teacher: str) -> None:
     """A student checkpoint that ships tokenizer files must ship the teacher's vocabulary."""
     if student_dir is None or not any((student_dir / f).exists() for f in ("vocab.txt", "tokenizer.json")):
         return
-    from tinyzh.tokenizers.bert_chinese import BertChineseTokenizer
-
-    if BertChineseTokenizer(str(student_dir)).vocab_fingerprint() != fingerprint:
+    if type(tokenizer)(str(student_dir)).vocab_fingerprint() != tokenizer.vocab_fingerprint():  # same plugin
         raise ConfigError(
             f"vocabulary mismatch: student {student!r} ships a tokenizer different from teacher {teacher!r}'s"
         )
@@ -114,7 +133,7 @@ def check_student_tokenizer(student_dir: Path | None, fingerprint: str, student:
 def build_student(spec: str, teacher: nn.Module, teacher_name: str, stage: str,
                   labels: tuple[str, ...] | None = None) -> nn.Module:
     """The student model in train mode (random init from a preset/config, or loaded from a checkpoint)."""
-    from transformers import BertForMaskedLM, BertForSequenceClassification
+    from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification
 
     config, directory = _student_config(spec, teacher.config)
     check_vocab(config, teacher.config, spec, teacher_name)
@@ -124,10 +143,10 @@ def build_student(spec: str, teacher: nn.Module, teacher_name: str, stage: str,
             f"{teacher.config.num_attention_heads}; the attention loss compares heads one to one"
         )
     if stage == "general":
-        cls: Any = BertForMaskedLM
+        cls: Any = AutoModelForMaskedLM
         extra: dict[str, Any] = {}
     else:
-        cls = BertForSequenceClassification
+        cls = AutoModelForSequenceClassification
         labels = labels or ()
         extra = {"num_labels": len(labels), "id2label": dict(enumerate(labels)),
                  "label2id": {label: i for i, label in enumerate(labels)}}
@@ -136,21 +155,35 @@ def build_student(spec: str, teacher: nn.Module, teacher_name: str, stage: str,
     else:
         for key, value in extra.items():
             setattr(config, key, value)
-        config._attn_implementation = "sdpa"
-        student = cls(config)
+        try:
+            student = cls.from_config(config, attn_implementation="sdpa")
+        except ValueError as exc:  # a model type without an MLM / classification head in transformers
+            raise ConfigError(f"--student {spec!r}: cannot build a {config.model_type} student ({first_line(exc)})") from None
+    check_family(student, f"student {spec!r}")
     student.train()
     return student
 
 
+def check_family(model: nn.Module, what: str) -> None:
+    """Attention-score capture needs one BERT-style self-attention module per layer; else name the type."""
+    from tinyzh.distill.adaptor import self_attentions
+
+    found = len(self_attentions(model))
+    layers = model.config.num_hidden_layers
+    if found != layers:
+        raise ConfigError(
+            f"{what} is a {model.config.model_type!r} model: tinyzh distils encoders whose self-attention has "
+            f"BERT's structure (query, key, value), one per layer, and found {found} for {layers} layers; "
+            "supported families include bert, roberta, xlm-roberta, ernie")
+
+
 def encoder_of(model: nn.Module) -> nn.Module:
-    """The ``BertModel`` inside a task or MLM model (or the model itself)."""
-    return getattr(model, "bert", model)
+    """The bare encoder inside a task or MLM model (``model.bert``, ``.roberta``, ``.ernie``…), or the model."""
+    return getattr(model, "base_model", model)
 
 
 def save_student(student: nn.Module, tokenizer: Any, directory: Path, extra_json: dict[str, dict]) -> None:
     """Write an ordinary HF checkpoint directory: config.json, model.safetensors, tokenizer files."""
-    import json
-
     # config._attn_implementation is not serialised, so a capturing model saves as a plain one.
     directory.mkdir(parents=True, exist_ok=True)
     with quiet_transformers():

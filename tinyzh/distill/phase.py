@@ -20,7 +20,7 @@ from torch import nn
 from tinyzh.distill import losses
 from tinyzh.distill.adaptor import capture_scores
 from tinyzh.distill.config import DistillConfig
-from tinyzh.distill.data import TrainData, general_data, model_inputs, task_data
+from tinyzh.distill.data import TrainData, general_data, model_inputs, pregen_tokenizer_info, task_data
 from tinyzh.distill.distributed import DistEnv
 from tinyzh.distill.matches import (
     LayerMatch,
@@ -31,8 +31,10 @@ from tinyzh.distill.matches import (
 )
 from tinyzh.distill.models import (
     build_student,
+    check_family,
     check_student_tokenizer,
     check_task_labels,
+    check_tokenizer_fits,
     encoder_of,
     load_teacher,
     load_tokenizer,
@@ -66,7 +68,7 @@ class Phase:
         """Weighted loss terms of one micro-batch; ``forward_S`` is the (maybe DDP-wrapped) student."""
         forward_S = forward_S or self.forward_S
         device, precision = self.env.device, self.config.precision
-        inputs = model_inputs(batch, device)
+        inputs = model_inputs(batch, device, token_types=getattr(self.teacher.config, "type_vocab_size", 2) > 1)
         predict = self.name == "prediction"
         out_T = teacher_forward(self.teacher, inputs, hidden=not predict, logits=predict,
                                 precision=precision, device=device)
@@ -104,8 +106,10 @@ def _task(config: DistillConfig) -> Any:
 def build_phase(config: DistillConfig, name: str, student_spec: str, env: DistEnv) -> Phase:
     """Load and check teacher, tokenizer, data and student for phase ``name``."""
     stage = "general" if name == "general" else "task"
-    tokenizer = load_tokenizer(config.teacher)
+    tokenizer = load_tokenizer(*tokenizer_source(config, stage))
     teacher = load_teacher(config.teacher, stage)
+    check_family(teacher, f"teacher {config.teacher!r}")
+    check_tokenizer_fits(tokenizer, teacher, config.teacher)
     labels: tuple[str, ...] = ()
     order = None
     if stage == "general":
@@ -118,7 +122,7 @@ def build_phase(config: DistillConfig, name: str, student_spec: str, env: DistEn
         data = task_data(config.data, task, tokenizer.hf, max_len, config.dev)
     torch.manual_seed(config.seed)  # same initial student (and projections) on every rank
     student = build_student(student_spec, teacher, config.teacher, stage, labels)
-    check_student_tokenizer(_dir_or_none(student_spec), tokenizer.vocab_fingerprint(), student_spec, config.teacher)
+    check_student_tokenizer(_dir_or_none(student_spec), tokenizer, student_spec, config.teacher)
     pairs, matches, projections = [], [], None
     if name != "prediction":
         pairs, matches, projections = _intermediate_matches(config, teacher, student)
@@ -144,6 +148,24 @@ def _intermediate_matches(config: DistillConfig, teacher: nn.Module, student: nn
         projections = Projections(student.config.hidden_size, teacher.config.hidden_size,
                                   [s for s, _ in pairs], config.projection)
     return pairs, matches, projections
+
+
+def tokenizer_source(config: DistillConfig, stage: str) -> tuple[str, str]:
+    """(name or path, plugin) of the tokenizer: for general distillation the plugin the pregen manifest
+    records, on the teacher's own tokenizer files, or on the manifest's tokenizer when the teacher has none."""
+    from pathlib import Path
+
+    from tinyzh.config import DEFAULT_TOKENIZER_PLUGIN
+
+    if stage != "general":
+        return config.teacher, DEFAULT_TOKENIZER_PLUGIN
+    info = pregen_tokenizer_info(config.data)
+    plugin = info.get("plugin") or DEFAULT_TOKENIZER_PLUGIN
+    teacher = Path(config.teacher)
+    files = ("tokenizer.json", "vocab.txt", "tokenizer_config.json", "sentencepiece.bpe.model")
+    if teacher.is_dir() and not any((teacher / f).exists() for f in files) and info.get("name"):
+        return str(info["name"]), plugin
+    return config.teacher, plugin
 
 
 def _dir_or_none(spec: str) -> Any:

@@ -20,6 +20,7 @@ from torch import nn
 from tinyzh.distill.adaptor import adapt, take_scores
 from tinyzh.distill.dropout import use_fast_dropout
 from tinyzh.distill.models import encoder_of
+from tinyzh.hf import mlm_head_of
 
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -82,6 +83,8 @@ class StudentForward(nn.Module):
         self.projections = projections
         self.hidden, self.mlm, self.logits = hidden, mlm, logits
         self.proj_layers = proj_layers or set()
+        if mlm:
+            mlm_head_of(model)  # fail now, not at the first step, when there is none
 
     def forward(self, inputs: dict[str, torch.Tensor], mlm_labels: torch.Tensor | None = None) -> dict[str, Any]:
         mask = inputs["attention_mask"]
@@ -93,7 +96,7 @@ class StudentForward(nn.Module):
         logits = None
         if self.mlm and mlm_labels is not None:
             positions = mlm_labels != -100  # (B, T) bool
-            logits = self.model.cls(out.last_hidden_state[positions])  # (P, V)
+            logits = mlm_head_of(self.model)(out.last_hidden_state[positions])  # (P, V); not a submodule twice
         return adapt(self._project(out.hidden_states), take_scores(self.model), mask, logits)
 
     def _project(self, hidden: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:

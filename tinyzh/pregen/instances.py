@@ -203,9 +203,8 @@ def assemble(tokens: ChunkTokens, ranges: Ranges, cls_id: int, sep_id: int, pair
     # A front-truncated segment may start inside a word: that part starts a word *in this row* only.
     # (Marking it in the chunk's shared flags would split the word in every other row holding it.)
     row0 = np.cumsum(lengths) - lengths
-    row_flags[row0 + 1] = 1
-    if pair:
-        row_flags[row0 + 2 + a_len] = 1
+    first = row0 + 1 if not pair else np.concatenate([row0 + 1, row0 + 2 + a_len])
+    row_flags[first] = np.where(row_flags[first] == 2, 2, 1)  # a token of no word stays one
     return {
         "input_ids": ids[index],
         "word_flags": row_flags,

@@ -20,17 +20,30 @@ class MaskSpec:
 
     mask_token_id: int
     vocab_size: int
-    random_low: int  # random replacements are drawn from [random_low, vocab_size): no special tokens
+    random_low: int  # random replacements are drawn from [random_low, random_high): no special tokens
     masked_lm_prob: float = 0.15
     max_predictions_per_seq: int = 20
+    random_high: int | None = None  # None: vocab_size
 
     @classmethod
     def from_tokenizer_info(cls, info: dict, masked_lm_prob: float, max_predictions_per_seq: int) -> MaskSpec:
         """From the manifest's ``tokenizer`` record; pregen and dynamic re-masking both build it here."""
         keys = ("mask_token_id", "cls_token_id", "sep_token_id", "pad_token_id", "unk_token_id")
-        low = max(info[k] for k in keys if k in info) + 1  # bert-base-chinese: 104, past [unusedN] and specials
-        return cls(info["mask_token_id"], info["vocab_size"], low if low < info["vocab_size"] else 0,
-                   masked_lm_prob, max_predictions_per_seq)
+        low, high = random_range([info[k] for k in keys if k in info], info["vocab_size"])
+        return cls(info["mask_token_id"], info["vocab_size"], low, masked_lm_prob, max_predictions_per_seq,
+                   None if high == info["vocab_size"] else high)
+
+
+def random_range(special: list[int], vocab_size: int) -> tuple[int, int]:
+    """The widest id range [low, high) holding no special token, for random replacements.
+
+    bert-base-chinese: specials 0 and 100-103 give [104, 21128), past the [unusedN] tokens;
+    XLM-R / multilingual-e5: specials 0-3 and ``<mask>`` as the last id give [4, V - 1).
+    """
+    edges = sorted({-1, vocab_size, *special})
+    gaps = [(b - a - 1, a + 1, b) for a, b in zip(edges, edges[1:], strict=False)]
+    size, low, high = max(gaps)
+    return (low, high) if size > 0 else (0, vocab_size)
 
 
 def word_ids_from_flags(flags: np.ndarray) -> np.ndarray:
@@ -93,7 +106,7 @@ def mask_rows(ids: np.ndarray, flags: np.ndarray, lengths: np.ndarray, spec: Mas
         np.zeros(0, np.int64)
     labels = ids[masked_tokens]
     draw = rng.random(len(masked_tokens))  # [M]: < 0.8 [MASK], < 0.9 random token, else unchanged
-    random_ids = rng.integers(spec.random_low, spec.vocab_size, len(masked_tokens))
+    random_ids = rng.integers(spec.random_low, spec.random_high or spec.vocab_size, len(masked_tokens))
     out = ids.copy()
     out[masked_tokens] = np.where(draw < 0.8, spec.mask_token_id, np.where(draw < 0.9, random_ids, labels))
     rows = row_of_token[masked_tokens]

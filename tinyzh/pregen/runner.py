@@ -29,6 +29,8 @@ from tinyzh.pregen.shards import sha256_file
 from tinyzh.pregen.worker import ChunkResult, ChunkWorker, load_result
 
 FORMAT_VERSION = 1
+MAX_UNKNOWN_SHARE = 0.05  # more unknown tokens than this: the vocabulary does not fit the corpus
+UNKNOWN_CHECK_AFTER = 20_000  # tokens seen before the share is trusted mid-run
 MANIFEST = "manifest.json"
 RUN_FILE = "run.json"  # the identity of the run that owns the directory, written first
 
@@ -166,7 +168,8 @@ def run_pregen(config: PregenConfig, progress: Progress | None = None) -> dict[s
                           max_document_chars=config.chunk_chars)
     if progress is not None:
         progress.start(reader.total_bytes())
-    totals, shards, worker_stats = Totals(), [], {"empty_after_tokenizing": 0, "tokens": 0}
+    totals, shards = Totals(), []
+    worker_stats = {"empty_after_tokenizing": 0, "tokens": 0, "unknown_tokens": 0, "instances_without_words": 0}
     chunks = chunked(reader, config.chunk_documents, config.chunk_chars)
     for result in _results(config, chunks, tokenizer, spec):
         totals.documents += result.documents
@@ -174,11 +177,30 @@ def run_pregen(config: PregenConfig, progress: Progress | None = None) -> dict[s
         shards.extend(result.shards)
         for key in worker_stats:
             worker_stats[key] += result.stats.get(key, 0)
+        if worker_stats["tokens"] >= UNKNOWN_CHECK_AFTER:  # fail early, not after the whole corpus
+            check_coverage(config, info, worker_stats, totals)
         if progress is not None:
             progress.update(reader.bytes_read, totals.documents, totals.instances)
+    check_coverage(config, info, worker_stats, totals, final=True)
     manifest = build_manifest(config, info, shards, reader, worker_stats)
     write_atomic(config.output / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
     return manifest
+
+
+def check_coverage(config: PregenConfig, info: dict[str, Any], stats: dict[str, int], totals: Totals,
+                   final: bool = False) -> None:
+    """Stop when the tokenizer does not cover the corpus (> 5 % unknown tokens) or no word is maskable."""
+    tokens, unknown = stats["tokens"], stats["unknown_tokens"]
+    if tokens and unknown / tokens > MAX_UNKNOWN_SHARE:
+        raise ConfigError(
+            f"--tokenizer {config.tokenizer}: {100 * unknown / tokens:.1f} % of the corpus's tokens ({unknown:,} of "
+            f"{tokens:,} so far) are the unknown token (id {info['unk_token_id']}), more than "
+            f"{100 * MAX_UNKNOWN_SHARE:.0f} %; this vocabulary does not cover the text: use the teacher's own "
+            "tokenizer, or check the corpus's encoding")
+    if final and totals.instances and stats["instances_without_words"] == totals.instances:
+        raise ConfigError(
+            f"--tokenizer {config.tokenizer}: none of the {totals.instances:,} instances has a maskable word "
+            "(every token is special or stands for no text); check the tokenizer and the corpus")
 
 
 def build_manifest(config: PregenConfig, info: dict[str, Any], shards: list[dict[str, Any]], reader: CorpusReader,
@@ -189,6 +211,7 @@ def build_manifest(config: PregenConfig, info: dict[str, Any], shards: list[dict
     bad_input = {k: stats.pop(k) for k in ("invalid_utf8_lines", "control_char_lines", "long_lines_split",
                                            "empty_documents", "one_sentence_documents", "long_documents_split")}
     bad_input["empty_documents"] += worker_stats["empty_after_tokenizing"]
+    bad_input["instances_without_words"] = worker_stats["instances_without_words"]
     bad_input["examples"] = examples
     return {
         "format_version": FORMAT_VERSION,
@@ -202,7 +225,7 @@ def build_manifest(config: PregenConfig, info: dict[str, Any], shards: list[dict
         "masked_lm_prob": config.masked_lm_prob,
         "max_predictions_per_seq": config.max_predictions_per_seq,
         "tokenizer": info,
-        "corpus": {**stats, "tokens": worker_stats["tokens"]},
+        "corpus": {**stats, "tokens": worker_stats["tokens"], "unknown_tokens": worker_stats["unknown_tokens"]},
         "bad_input": bad_input,
         "config": config.to_dict(),
         "shards": shards,

@@ -43,7 +43,7 @@ def rngs(seed: int, epoch: int, chunk: int) -> tuple[random.Random, np.random.Ge
 
 
 def tokenize_chunk(tokenizer: Any, documents: list[list[str]]) -> ChunkTokens:
-    """Flat token ids and word-start flags of every line of the chunk."""
+    """Flat token ids and word flags (1 start, 0 continuation, 2 no word) of every line of the chunk."""
     lines = [line for doc in documents for line in doc]
     doc_lines = np.cumsum([0] + [len(doc) for doc in documents])
     if hasattr(tokenizer, "encode_flat"):  # the fast path of bert-chinese
@@ -58,6 +58,7 @@ def tokenize_chunk(tokenizer: Any, documents: list[list[str]]) -> ChunkTokens:
         w = np.asarray(e.word_ids)
         if len(w) > 1:
             flags[start + 1 : start + len(w)] = w[1:] != w[:-1]
+        flags[start : start + len(w)][w < 0] = 2  # tokens of no word (a lone ``▁``): never masked
     return ChunkTokens(ids, flags, offsets, doc_lines)
 
 
@@ -65,6 +66,15 @@ def apply_masks(rows: dict[str, np.ndarray], spec: MaskSpec, np_rng: np.random.G
     """Whole-word mask every row; adds num_masked, masked_positions, masked_labels."""
     masked, counts, positions, labels = mask_rows(rows["input_ids"], rows["word_flags"], rows["lengths"], spec, np_rng)
     rows.update(input_ids=masked, num_masked=counts, masked_positions=positions, masked_labels=labels)
+
+
+def rows_without_words(rows: dict[str, np.ndarray]) -> int:
+    """Rows with no maskable word (every token a special or a token of no word)."""
+    if not len(rows["lengths"]):
+        return 0
+    starts = (rows["word_flags"] == 1).astype(np.int64)
+    per_row = np.add.reduceat(starts, np.cumsum(rows["lengths"]) - rows["lengths"])
+    return int((per_row == 0).sum())
 
 
 def no_masks(rows: dict[str, np.ndarray]) -> None:
@@ -85,13 +95,16 @@ class ChunkWorker:
         cfg = self.config
         tokens = tokenize_chunk(self.tokenizer, chunk.documents)
         docs = tokens.documents()
-        stats = {"empty_after_tokenizing": sum(1 for d in docs if not d), "tokens": int(len(tokens.ids))}
+        stats = {"empty_after_tokenizing": sum(1 for d in docs if not d), "tokens": int(len(tokens.ids)),
+                 "unknown_tokens": int((tokens.ids == self.tokenizer.unk_token_id).sum()),
+                 "instances_without_words": 0}
         shards = []
         for epoch in range(cfg.epochs):
             rng, np_rng = rngs(cfg.seed, epoch, chunk.index)
             ranges = InstanceBuilder(tokens, docs, cfg, rng).build()
             rows = assemble(tokens, ranges, self.tokenizer.cls_token_id, self.tokenizer.sep_token_id,
                             pair=cfg.pair_task != "none")
+            stats["instances_without_words"] += rows_without_words(rows)
             if cfg.masking == "static":
                 apply_masks(rows, self.spec, np_rng)
             else:

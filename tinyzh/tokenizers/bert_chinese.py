@@ -1,14 +1,15 @@
-"""The default tokenizer plugin ``bert-chinese``: BERT WordPiece + a Chinese word segmenter.
+"""The default tokenizer plugin ``bert-chinese``: any Hugging Face tokenizer + a Chinese word segmenter.
 
-Tokens are BERT's (the Hugging Face tokenizer of a model name or local directory); word
-boundaries, which whole-word masking needs, come from the segmenter for Chinese text and from
-BERT's own pre-tokenization (whitespace and punctuation splits) for everything else. For plain
-BERT tokenizers ``encode_words``/``encode_flat`` take a vectorised path (``fast_bert``) that gives
-the same ids and words as ``encode_words_reference``; a directory with only ``vocab.txt`` does not
-even import transformers until ``hf`` is used. Usage::
+Tokens are the model's own (the Hugging Face tokenizer of a model name or local directory: BERT's
+WordPiece, SentencePiece Unigram or BPE, byte-level BPE); word boundaries, which whole-word masking
+needs, come from the segmenter aligned to the tokens by their character offsets (``align``). Three
+paths give the same ids and words as ``encode_words_reference``: plain BERT tokenizers take a
+vectorised re-implementation (``fast_bert``; a directory with only ``vocab.txt`` does not even import
+transformers until ``hf`` is used), other fast tokenizers a vectorised offset alignment
+(``align.OffsetEncoder``), slow ones the reference itself. Usage::
 
-    tok = BertChineseTokenizer("bert-base-chinese")          # or a directory with vocab.txt
-    enc = tok.encode_words(["我爱北京天安门"])[0]            # input_ids + word_ids
+    tok = BertChineseTokenizer("bert-base-chinese")          # or a directory with vocab.txt / tokenizer.json
+    enc = tok.encode_words(["我爱北京天安门"])[0]            # input_ids + word_ids (-1: a token of no word)
 """
 
 from __future__ import annotations
@@ -21,50 +22,63 @@ from typing import Any
 
 import numpy as np
 
-from tinyzh.errors import ConfigError
+from tinyzh.errors import ConfigError, InputError
+from tinyzh.hf import load_pretrained
 from tinyzh.protocols import Encoded
+from tinyzh.tokenizers.align import OffsetEncoder, blank_token, is_cjk, word_boundaries
 from tinyzh.tokenizers.fast_bert import FlatEncoder
 from tinyzh.tokenizers.segment import get_segmenter
 
-
-def is_cjk(char: str) -> bool:
-    """CJK ideograph, using the same ranges as BERT's ``_is_chinese_char``."""
-    cp = ord(char)
-    return (
-        0x4E00 <= cp <= 0x9FFF
-        or 0x3400 <= cp <= 0x4DBF
-        or 0x20000 <= cp <= 0x2A6DF
-        or 0x2A700 <= cp <= 0x2B73F
-        or 0x2B740 <= cp <= 0x2B81F
-        or 0x2B820 <= cp <= 0x2CEAF
-        or 0xF900 <= cp <= 0xFAFF
-        or 0x2F800 <= cp <= 0x2FA1F
-    )
+__all__ = ["BertChineseTokenizer", "is_cjk", "load_hf_tokenizer", "read_plain_vocab", "word_boundaries"]
 
 
 def load_hf_tokenizer(name_or_path: str) -> Any:
-    """A fast BERT tokenizer from a hub name or a directory (``vocab.txt`` alone is enough)."""
+    """A Hugging Face tokenizer (fast where one exists) from a hub name or a directory.
+
+    A directory with only ``vocab.txt`` loads as BERT's WordPiece; one with ``tokenizer.json`` (any
+    model: WordPiece, SentencePiece Unigram or BPE) through ``AutoTokenizer``.
+    """
     from transformers import AutoTokenizer, BertTokenizer
 
     path = Path(name_or_path)
     if path.exists() and not path.is_dir():
         raise ConfigError(f"--tokenizer {name_or_path}: expected a directory with vocab.txt or tokenizer files")
-    try:
-        if path.is_dir() and not (path / "tokenizer.json").exists() and not (path / "tokenizer_config.json").exists():
-            if not (path / "vocab.txt").exists():
-                raise ConfigError(f"--tokenizer {name_or_path}: directory has no vocab.txt or tokenizer.json")
-            return BertTokenizer.from_pretrained(str(path))
-        return AutoTokenizer.from_pretrained(name_or_path)
-    except ConfigError:
-        raise
-    except (OSError, ValueError) as exc:
-        raise ConfigError(
-            f"could not load tokenizer {name_or_path!r} ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
-            "give a local directory with vocab.txt when offline"
-        ) from None
+    hint = "give a local directory with vocab.txt or tokenizer.json when offline"
+    if path.is_dir() and not (path / "tokenizer.json").exists() and not (path / "tokenizer_config.json").exists():
+        if not (path / "vocab.txt").exists():
+            raise ConfigError(f"--tokenizer {name_or_path}: directory has no vocab.txt or tokenizer.json")
+        check_vocab_file(path / "vocab.txt")
+        return load_pretrained(BertTokenizer, str(path), "tokenizer", hint=hint)
+    return load_pretrained(AutoTokenizer, name_or_path, "tokenizer", hint=hint)
 
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+SPECIAL_ROLES = ("cls", "sep", "pad", "mask", "unk")
+
+
+def check_vocab_file(path: Path) -> list[str]:
+    """The tokens of a WordPiece ``vocab.txt``; an error for an empty file, duplicates or missing specials."""
+    try:
+        with open(path, encoding="utf-8") as handle:  # as transformers' load_vocab reads it
+            tokens = [token.rstrip("\n") for token in handle.readlines()]
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 (byte {exc.start}); a vocab.txt is UTF-8 text, one token a line", path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read ({exc.strerror})", path) from None
+    if not any(t.strip() for t in tokens):
+        raise InputError("the vocabulary is empty; expected one token a line (e.g. bert-base-chinese's 21,128)", path)
+    seen: dict[str, int] = {}
+    for line, token in enumerate(tokens, start=1):
+        if token in seen and token.strip():
+            raise InputError(f"duplicate token {token!r} (first on line {seen[token]}); token ids would be ambiguous",
+                             path, line)
+        seen.setdefault(token, line)
+    missing = [t for t in SPECIAL_TOKENS if t not in seen]
+    if missing:
+        raise InputError(
+            f"no {', '.join(missing)} token; a BERT vocabulary needs {' '.join(SPECIAL_TOKENS)} (transformers would "
+            "add the missing ones after the last id, where the model has no embedding)", path)
+    return tokens
 
 
 def read_plain_vocab(name_or_path: str) -> dict[str, int] | None:
@@ -72,45 +86,32 @@ def read_plain_vocab(name_or_path: str) -> dict[str, int] | None:
     path = Path(name_or_path)
     if not path.is_dir() or (path / "tokenizer.json").exists() or (path / "tokenizer_config.json").exists():
         return None
-    try:
-        with open(path / "vocab.txt", encoding="utf-8") as handle:  # as transformers' load_vocab reads it
-            tokens = handle.readlines()
-    except (OSError, UnicodeDecodeError):
+    if not (path / "vocab.txt").exists():
         return None  # load_hf_tokenizer reports the problem
-    vocab = {token.rstrip("\n"): index for index, token in enumerate(tokens)}
-    if len(vocab) != len(tokens) or not all(t in vocab for t in SPECIAL_TOKENS):
-        return None  # duplicates or missing specials: let transformers decide what they mean
-    return vocab
+    tokens = check_vocab_file(path / "vocab.txt")
+    return {token: index for index, token in enumerate(tokens)}
 
 
-def word_boundaries(text: str, offsets: Sequence[tuple[int, int]], pre_ids: Sequence[int | None], words: Sequence[str]) -> list[int]:
-    """Word index of every token (0-based, contiguous, increasing).
-
-    ``offsets`` are the tokens' character spans in ``text``, ``pre_ids`` their BERT pre-token
-    indices, ``words`` the segmenter's cut of ``text``. A token joins the previous token's word when
-    both belong to one BERT pre-token (WordPiece pieces of ``iphone12``) or to one segmenter word that
-    contains a Chinese character (``北京`` -> 北, 京); runs without Chinese characters are split where
-    BERT splits them, whatever the segmenter did with them.
-    """
-    # char -> key: segmenter word index for words with a CJK char, else -1 (use pre-token).
-    char_key: list[int] = []
-    for index, word in enumerate(words):
-        key = index if any(is_cjk(c) for c in word) else -1
-        char_key.extend([key] * len(word))
-    word_ids: list[int] = []
-    current = -1
-    prev_pre: int | None = None
-    prev_key = -2
-    for (start, end), pre in zip(offsets, pre_ids, strict=True):
-        key = char_key[start] if start < len(char_key) else -1
-        same = word_ids and ((pre is not None and pre == prev_pre) or (key >= 0 and key == prev_key))
-        if not same:
-            current += 1
-        word_ids.append(current)
-        prev_pre = pre
-        # A token spanning several segmenter words pulls the next token into the last of them.
-        prev_key = char_key[end - 1] if 0 < end <= len(char_key) else -1
-    return word_ids
+def special_ids(tokenizer: Any, vocab_size: int, name: str) -> dict[str, int]:
+    """{role: id} of the five special tokens tinyzh writes; an error when one is missing or misplaced."""
+    ids = {role: getattr(tokenizer, f"{role}_token_id", None) for role in SPECIAL_ROLES}
+    missing = [role for role, i in ids.items() if i is None]
+    if missing:
+        raise ConfigError(
+            f"tokenizer {name!r} has no {', '.join(r + '_token' for r in missing)}; tinyzh needs cls, sep, pad, mask "
+            "and unk tokens (whole-word masking writes the mask token); use a BERT-style encoder's tokenizer")
+    outside = {role: i for role, i in ids.items() if not 0 <= i < vocab_size}
+    if outside:
+        raise ConfigError(f"tokenizer {name!r}: special token ids {outside} lie outside its {vocab_size} tokens")
+    by_id: dict[int, list[str]] = {}
+    for role, i in ids.items():
+        by_id.setdefault(i, []).append(role)
+    shared = [roles for roles in by_id.values() if len(roles) > 1]
+    if shared:
+        raise ConfigError(
+            f"tokenizer {name!r}: {' and '.join(shared[0])} tokens share id {ids[shared[0][0]]}; tinyzh needs five "
+            "distinct special tokens (cls, sep, pad, mask, unk)")
+    return ids
 
 
 class BertChineseTokenizer:
@@ -125,11 +126,11 @@ class BertChineseTokenizer:
             self._hf = load_hf_tokenizer(self.name)
             self._vocab: dict[str, int] = self._hf.get_vocab()
             self.vocab_size = len(self._hf)
-            ids = {k: getattr(self._hf, f"{k}_token_id") for k in ("cls", "sep", "pad", "mask", "unk")}
+            ids = special_ids(self._hf, self.vocab_size, self.name)
         else:
             self._vocab = plain
             self.vocab_size = len(plain)
-            ids = {k: plain[f"[{k.upper()}]"] for k in ("cls", "sep", "pad", "mask", "unk")}
+            ids = {k: plain[f"[{k.upper()}]"] for k in SPECIAL_ROLES}
         self.cls_token_id, self.sep_token_id, self.pad_token_id = ids["cls"], ids["sep"], ids["pad"]
         self.mask_token_id, self.unk_token_id = ids["mask"], ids["unk"]
         self._flat = self._make_flat_encoder(plain is not None)
@@ -141,29 +142,36 @@ class BertChineseTokenizer:
             self._hf = load_hf_tokenizer(self.name)
         return self._hf
 
+    @property
+    def kind(self) -> str:
+        """How words are found: ``wordpiece-fast`` (tinyzh's own BERT encoder), ``offsets`` (any fast
+        tokenizer, aligned by offsets) or ``reference`` (a slow tokenizer, one text at a time)."""
+        return {FlatEncoder: "wordpiece-fast", OffsetEncoder: "offsets"}.get(type(self._flat), "reference")
+
     def encode_words(self, texts: Sequence[str]) -> list[Encoded]:
         if self._flat is None:
             return self.encode_words_reference(texts)
         ids, flags, offsets = self.encode_flat(texts)
-        word_ids = np.cumsum(flags, dtype=np.int64)
+        word_ids = np.cumsum(flags == 1, dtype=np.int64)
         out = []
         for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
             base = word_ids[start - 1] if start else 0
-            out.append(Encoded(input_ids=ids[start:end].tolist(), word_ids=(word_ids[start:end] - base - 1).tolist()))
+            words = np.where(flags[start:end] == 2, -1, word_ids[start:end] - base - 1)
+            out.append(Encoded(input_ids=ids[start:end].tolist(), word_ids=words.tolist()))
         return out
 
     def encode_flat(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """All texts at once: ids int32 [T], word-start flags uint8 [T], offsets int64 [n + 1]."""
+        """All texts at once: ids int32 [T], flags uint8 [T] (1 word start, 0 continuation, 2 no word),
+        offsets int64 [n + 1]."""
         if self._flat is None:
             encoded = self.encode_words_reference(texts)
             ids = np.array([i for e in encoded for i in e.input_ids], np.int32)
-            flags = np.array([int(k == 0 or w[k] != w[k - 1]) for e in encoded for k, w in
-                              ((k, e.word_ids) for k in range(len(e.word_ids)))], np.uint8)
+            flags = np.array([flag_of(e.word_ids, k) for e in encoded for k in range(len(e.word_ids))], np.uint8)
             return ids, flags, np.cumsum([0] + [len(e.input_ids) for e in encoded]).astype(np.int64)
         return self._flat.encode_flat(texts)
 
     def encode_words_reference(self, texts: Sequence[str]) -> list[Encoded]:
-        """The plain way (Hugging Face tokenizer + ``word_boundaries``); the fast path must equal it."""
+        """The plain way (Hugging Face tokenizer + ``word_boundaries``); the fast paths must equal it."""
         texts = list(texts)
         if not texts:
             return []
@@ -171,29 +179,37 @@ class BertChineseTokenizer:
                         return_attention_mask=False, return_token_type_ids=False)
         out = []
         for i, text in enumerate(texts):
-            offsets = batch["offset_mapping"][i]
-            ids = word_boundaries(text, offsets, batch.word_ids(i), self.segmenter.cut(text))
-            out.append(Encoded(input_ids=list(batch["input_ids"][i]), word_ids=ids))
+            ids = list(batch["input_ids"][i])
+            blank = [blank_token(t or "") for t in self.hf.convert_ids_to_tokens(ids)]
+            words = word_boundaries(text, batch["offset_mapping"][i], self.segmenter.cut(text), blank)
+            out.append(Encoded(input_ids=ids, word_ids=words))
         return out
 
     def _reference_one(self, text: str) -> tuple[list[int], list[int]]:
         encoded = self.encode_words_reference([text])[0]
         return encoded.input_ids, encoded.word_ids
 
-    def _make_flat_encoder(self, plain: bool) -> FlatEncoder | None:
+    def _make_flat_encoder(self, plain: bool) -> FlatEncoder | OffsetEncoder | None:
         if plain:  # BertTokenizer's defaults for a bare vocab.txt: lowercase, the five special tokens
             lowercase, added = True, list(SPECIAL_TOKENS)
         elif FlatEncoder.supports(self.hf):
             spec = json.loads(self.hf.backend_tokenizer.to_str())
             lowercase, added = bool(spec["normalizer"].get("lowercase")), [t["content"] for t in spec["added_tokens"]]
+        elif getattr(self.hf, "is_fast", False):
+            return OffsetEncoder(self.hf, self.segmenter.cut_lengths)
         else:
             return None
         return FlatEncoder(self._vocab, self.unk_token_id, lowercase, added, self.segmenter.cut_lengths,
                            self._reference_one)
 
     def vocab_fingerprint(self) -> str:
-        vocab = self._vocab
-        joined = "\n".join(token for token, _ in sorted(vocab.items(), key=lambda kv: kv[1]))
+        """sha256 of the tokens in id order, each stripped of surrounding whitespace.
+
+        Stripped because transformers' fast tokenizers turn bert-base-chinese's two U+2028 entries
+        (ids 343 and 13502) into ``''`` and ``'##'`` while ``vocab.txt`` keeps them: the same
+        vocabulary must give the same fingerprint either way.
+        """
+        joined = "\n".join(token.strip() for token, _ in sorted(self._vocab.items(), key=lambda kv: kv[1]))
         return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:16]
 
     def convert_ids_to_tokens(self, ids: Sequence[int]) -> list[str]:
@@ -201,3 +217,10 @@ class BertChineseTokenizer:
 
     def save_pretrained(self, directory: str | Path) -> Any:
         return self.hf.save_pretrained(str(directory))
+
+
+def flag_of(word_ids: Sequence[int], k: int) -> int:
+    """Flag of token ``k``: 2 no word, 1 first token of a word, 0 continuation."""
+    if word_ids[k] < 0:
+        return 2
+    return int(k == 0 or word_ids[k] != word_ids[k - 1])
