@@ -18,7 +18,7 @@ Tokens that stand for no text (a ``▁`` alone, zero-width spans) belong to no w
 
 Flags: 1 = first token of a word, 0 = continuation, 2 = no word. Usage::
 
-    enc = OffsetEncoder(hf_tokenizer, segmenter.cut_lengths)
+    enc = OffsetEncoder(hf_tokenizer.backend_tokenizer, segmenter.cut_lengths)
     ids, flags, line_offsets = enc.encode_flat(["我爱北京天安门", "hello world"])
 """
 
@@ -94,10 +94,11 @@ def word_boundaries(text: str, offsets: Sequence[tuple[int, int]], words: Sequen
 class OffsetEncoder:
     """Tokenize a chunk of lines with a fast tokenizer and mark word starts, vectorised over the chunk."""
 
-    def __init__(self, hf_tokenizer: Any, cut_lengths: Callable[[str], np.ndarray]) -> None:
-        self.backend = hf_tokenizer.backend_tokenizer
+    def __init__(self, backend: Any, cut_lengths: Callable[[str], np.ndarray]) -> None:
+        self.backend = backend  # a ``tokenizers.Tokenizer`` (``hf_tokenizer.backend_tokenizer``)
         self.cut_lengths = cut_lengths
-        tokens = hf_tokenizer.convert_ids_to_tokens(list(range(len(hf_tokenizer))))
+        size = backend.get_vocab_size(with_added_tokens=True)
+        tokens = [backend.id_to_token(i) for i in range(size)]
         self.blank = np.array([blank_token(t or "") for t in tokens] + [True], dtype=bool)  # [V + 1]
         self.word_char = np.zeros(0x110000, dtype=np.uint8)  # [code point]: 0 unknown, 1 word char, 2 other
         self.cjk = np.zeros(0x110000, dtype=bool)

@@ -92,9 +92,46 @@ def read_plain_vocab(name_or_path: str) -> dict[str, int] | None:
     return {token: index for index, token in enumerate(tokens)}
 
 
+def read_light_tokenizer(name_or_path: str) -> tuple[Any, dict[str, int | None]] | None:
+    """(``tokenizers.Tokenizer``, {role: id}) of a directory whose ``tokenizer.json`` is not plain BERT and
+    whose ``tokenizer_config.json`` names all five special tokens; else None (transformers decides).
+
+    This skips importing transformers (seconds and ~200 MB per pregen process); the tests check that
+    ids, words and special ids equal ``AutoTokenizer``'s.
+    """
+    path = Path(name_or_path)
+    if not (path / "tokenizer.json").is_file() or not (path / "tokenizer_config.json").is_file():
+        return None
+    try:
+        config = json.loads((path / "tokenizer_config.json").read_text(encoding="utf-8"))
+        names = {role: _token_name(config.get(f"{role}_token")) for role in SPECIAL_ROLES}
+        if not all(names.values()):
+            return None
+        from tokenizers import Tokenizer
+
+        backend = Tokenizer.from_file(str(path / "tokenizer.json"))
+        model = json.loads(backend.to_str()).get("model") or {}
+    except (OSError, ValueError, Exception):  # anything odd: the full transformers path reports it
+        return None
+    if model.get("type") == "WordPiece":  # plain BERT keeps its own vectorised path
+        return None
+    return backend, {role: backend.token_to_id(token) for role, token in names.items()}
+
+
+def _token_name(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("content")
+    return value if isinstance(value, str) and value else None
+
+
 def special_ids(tokenizer: Any, vocab_size: int, name: str) -> dict[str, int]:
     """{role: id} of the five special tokens tinyzh writes; an error when one is missing or misplaced."""
-    ids = {role: getattr(tokenizer, f"{role}_token_id", None) for role in SPECIAL_ROLES}
+    return check_special_ids({role: getattr(tokenizer, f"{role}_token_id", None) for role in SPECIAL_ROLES},
+                             vocab_size, name)
+
+
+def check_special_ids(ids: dict[str, int | None], vocab_size: int, name: str) -> dict[str, int]:
+    """The special ids, checked: all five present, inside the vocabulary, distinct."""
     missing = [role for role, i in ids.items() if i is None]
     if missing:
         raise ConfigError(
@@ -122,6 +159,16 @@ class BertChineseTokenizer:
         self.segmenter = get_segmenter(segmenter)
         self._hf: Any = None
         plain = read_plain_vocab(self.name)  # a bare vocab.txt: no need to import transformers (~1.5 s)
+        light = None if plain is not None else read_light_tokenizer(self.name)
+        if light is not None:  # tokenizer.json with explicit specials: the tokenizers library alone
+            self._backend, ids = light
+            self._vocab = self._backend.get_vocab(with_added_tokens=True)
+            self.vocab_size = self._backend.get_vocab_size(with_added_tokens=True)
+            ids = check_special_ids(ids, self.vocab_size, self.name)
+            self._flat: FlatEncoder | OffsetEncoder | None = OffsetEncoder(self._backend, self.segmenter.cut_lengths)
+            self.cls_token_id, self.sep_token_id, self.pad_token_id = ids["cls"], ids["sep"], ids["pad"]
+            self.mask_token_id, self.unk_token_id = ids["mask"], ids["unk"]
+            return
         if plain is None:
             self._hf = load_hf_tokenizer(self.name)
             self._vocab: dict[str, int] = self._hf.get_vocab()
@@ -140,6 +187,9 @@ class BertChineseTokenizer:
         """The Hugging Face (fast) tokenizer, loaded on first use."""
         if self._hf is None:
             self._hf = load_hf_tokenizer(self.name)
+            if len(self._hf) != self.vocab_size:  # the light path must agree with transformers
+                raise ConfigError(f"tokenizer {self.name!r}: transformers sees {len(self._hf)} tokens, "
+                                  f"tokenizer.json {self.vocab_size}; rebuild the tokenizer files")
         return self._hf
 
     @property
@@ -196,7 +246,7 @@ class BertChineseTokenizer:
             spec = json.loads(self.hf.backend_tokenizer.to_str())
             lowercase, added = bool(spec["normalizer"].get("lowercase")), [t["content"] for t in spec["added_tokens"]]
         elif getattr(self.hf, "is_fast", False):
-            return OffsetEncoder(self.hf, self.segmenter.cut_lengths)
+            return OffsetEncoder(self.hf.backend_tokenizer, self.segmenter.cut_lengths)
         else:
             return None
         return FlatEncoder(self._vocab, self.unk_token_id, lowercase, added, self.segmenter.cut_lengths,
