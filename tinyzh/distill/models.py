@@ -17,13 +17,15 @@ from torch import nn
 
 from tinyzh.config import STUDENT_PRESETS
 from tinyzh.errors import ConfigError
-from tinyzh.hf import quiet_transformers
+from tinyzh.hf import load_error_reason, quiet_transformers, weights_errors
 
 
 def _load(loader: Any, name: str, what: str, **kwargs: Any) -> Any:
     try:
         with quiet_transformers():
             return loader.from_pretrained(name, **kwargs)
+    except weights_errors() as exc:
+        raise ConfigError(f"could not load the {what} {name!r} ({load_error_reason(exc)})") from None
     except (OSError, ValueError) as exc:
         raise ConfigError(
             f"could not load the {what} {name!r} ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
@@ -151,10 +153,13 @@ def save_student(student: nn.Module, tokenizer: Any, directory: Path, extra_json
     """Write an ordinary HF checkpoint directory: config.json, model.safetensors, tokenizer files."""
     import json
 
+    from tinyzh.io import output_errors, write_atomic
+
     # config._attn_implementation is not serialised, so a capturing model saves as a plain one.
-    directory.mkdir(parents=True, exist_ok=True)
-    with quiet_transformers():
+    size = sum(p.numel() * p.element_size() for p in student.parameters())
+    with output_errors(directory, size), quiet_transformers():
+        directory.mkdir(parents=True, exist_ok=True)
         student.save_pretrained(str(directory))
-    tokenizer.save_pretrained(directory)
+        tokenizer.save_pretrained(directory)
     for name, data in extra_json.items():
-        (directory / name).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_atomic(directory / name, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
