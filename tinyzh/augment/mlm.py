@@ -21,7 +21,7 @@ from typing import Any
 from tinyzh.augment.words import replaceable
 from tinyzh.config import DEFAULT_TEACHER
 from tinyzh.errors import ConfigError
-from tinyzh.hf import quiet_transformers
+from tinyzh.hf import load_error_reason, quiet_transformers, weights_errors
 from tinyzh.tokenizers.bert_chinese import is_cjk, load_hf_tokenizer
 
 # Tokens of context around each mask, [CLS] and [SEP] included. Every masked word costs a forward
@@ -132,6 +132,8 @@ def _load_teacher(teacher: str, device: str) -> Any:
     try:
         with quiet_transformers():  # the augment command draws its own progress bar
             model = BertForMaskedLM.from_pretrained(teacher)
+    except weights_errors() as exc:
+        raise ConfigError(f"--teacher {teacher!r}: could not load a BERT masked-LM ({load_error_reason(exc)})") from None
     except (OSError, ValueError) as exc:
         raise ConfigError(
             f"--teacher {teacher!r}: could not load a BERT masked-LM ({type(exc).__name__}: "
