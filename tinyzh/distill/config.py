@@ -148,4 +148,7 @@ class DistillConfig:
 
 
 def _same_path(a: str | Path, b: str | Path | None) -> bool:
-    return b is not None and Path(a).exists() and Path(b).exists() and Path(a).resolve() == Path(b).resolve()
+    if b is None:
+        return False
+    a, b = Path(a).resolve(), Path(b).resolve()  # resolve first: ".." out of a folder not yet made
+    return a == b and a.exists()
