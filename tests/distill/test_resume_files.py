@@ -175,8 +175,8 @@ def test_dynamic_masking_follows_distill_seed(distill_root: dict[str, Path], tmp
         return [data.dataset[i]["masked_lm_positions"].tolist() for i in range(len(data))]
 
     assert masks(1) == masks(1) and masks(1) != masks(2)
-    from tinyzh.distill.phase import build_phase
     from tinyzh.distill.distributed import DistEnv
+    from tinyzh.distill.phase import build_phase
 
     phase = build_phase(general_config(distill_root, tmp_path / "o", data=str(dynamic), seed=11), "general",
                         str(distill_root["student"]), DistEnv())
