@@ -224,7 +224,7 @@ class CorpusReader:
                     yield number + 1, self._decode(rest.rstrip(b"\r"), path, number + 1, check)
                 check.verdict()
         except (EOFError, OSError, zlib.error) as exc:
-            raise InputError(f"cannot read past line {number} ({type(exc).__name__}: {exc or 'unexpected end'}); "
+            raise InputError(f"cannot be read beyond line {number:,} ({type(exc).__name__}: {exc or 'unexpected end'}); "
                              "the file is truncated or damaged (a .gz cut short?): copy it again or "
                              "`gzip -t` it", path=path) from None
         self.bytes_read = done_before + path.stat().st_size
