@@ -2,10 +2,11 @@
 
 A directory output (pregen, distill, eval) is locked by ``<output>/.tinyzh.lock``, a file output
 (augment, export) by ``<file>.lock``. The lock is created atomically (``O_CREAT | O_EXCL``) and holds
-``{"pid", "host", "started", "command"}``; it is removed when the run ends. A second run on a busy
-output stops with :class:`~tinyzh.errors.OutputLocked` naming the owner. A lock left by a killed run
-is *stale* when it names this host and a pid that is no longer alive; it is then taken over. A lock
-of another host cannot be checked, so the message says how to remove it by hand. Usage::
+``{"pid", "host", "started", "time", "command"}``; it is removed when the run ends. A second run on a
+busy output stops with :class:`~tinyzh.errors.OutputLocked` naming the owner. A lock left by a killed
+run is *stale* when it names this host and a pid that is no longer alive, or (Linux) whose process
+started after the lock was written (the pid was reused); it is then taken over. A lock of another
+host cannot be checked, so the message says how to remove it by hand. Usage::
 
     with output_lock(config.output, "pregen"):
         ...write the output...
@@ -72,6 +73,17 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _process_start(pid: int) -> float | None:
+    """When process ``pid`` started (Unix time), from /proc; None where that is not available."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22 of stat: start in clock ticks
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
 def is_stale(owner: dict[str, Any] | None, path: Path) -> bool:
     """True when the run that wrote ``owner`` is certainly gone."""
     if owner is None:  # killed between creating and writing it, unless that is happening right now
@@ -82,7 +94,12 @@ def is_stale(owner: dict[str, Any] | None, path: Path) -> bool:
     if owner.get("host") != socket.gethostname():
         return False
     pid = owner.get("pid")
-    return isinstance(pid, int) and pid != os.getpid() and not _pid_alive(pid)
+    if not isinstance(pid, int) or pid == os.getpid():
+        return False
+    if not _pid_alive(pid):
+        return True
+    started, written = _process_start(pid), owner.get("time")
+    return started is not None and isinstance(written, int | float) and started > written + 2.0  # pid reused
 
 
 def _busy_message(output: Path, path: Path, owner: dict[str, Any] | None) -> str:
@@ -110,7 +127,7 @@ def output_lock(output: str | Path, command: str, kind: str = "dir", enabled: bo
     _check_kind(output, kind)
     path = lock_path(output, kind)
     owner = {"pid": os.getpid(), "host": socket.gethostname(),
-             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "command": command}
+             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "time": round(time.time(), 3), "command": command}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         _acquire(output, path, owner)

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,25 @@ def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path: Path) -> None:
     (out / DIR_LOCK).write_text(json.dumps(stale))
     with output_lock(out, "distill") as path:
         assert json.loads(path.read_text())["pid"] == os.getpid()
+
+
+def test_lock_whose_pid_was_reused_by_a_newer_process_is_stale(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        owner = {"pid": proc.pid, "host": socket.gethostname(), "command": "pregen"}
+        (out / DIR_LOCK).write_text(json.dumps({**owner, "time": time.time() + 3600}))  # written "after" it started
+        with pytest.raises(OutputLocked), output_lock(out, "pregen"):
+            pass
+        if not Path(f"/proc/{proc.pid}/stat").exists():
+            pytest.skip("no /proc: a reused pid cannot be told from its owner")
+        (out / DIR_LOCK).write_text(json.dumps({**owner, "time": time.time() - 3600}))  # before it started
+        with output_lock(out, "pregen"):
+            pass
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def test_lock_of_another_host_is_not_guessed_stale(tmp_path: Path) -> None:
