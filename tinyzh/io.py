@@ -14,6 +14,7 @@ that names the path, the bytes being written and the fix. Usage::
 from __future__ import annotations
 
 import errno
+import glob
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -86,14 +87,15 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
         raise
 
 
-def remove_temp_files(directory: Path) -> int:
-    """Delete ``write_atomic`` temp files a killed run left in ``directory``; returns how many.
+def remove_temp_files(directory: Path, name: str = "") -> int:
+    """Delete ``write_atomic`` temp files a killed run left in ``directory`` (only those of files
+    whose name starts with ``name``, when given); returns how many.
 
     Only called with the output's lock held, so no live writer owns them.
     """
     removed = 0
     if directory.is_dir():
-        for tmp in directory.glob(f".*{TEMP_MARK}*"):
+        for tmp in directory.glob(f".{glob.escape(name)}*{TEMP_MARK}*"):
             if tmp.is_file():
                 tmp.unlink(missing_ok=True)
                 removed += 1

@@ -85,8 +85,10 @@ def test_temp_files_of_a_killed_save_are_removed(distill_root: dict[str, Path], 
     (checkpoints / ".step-000006.x1y2").mkdir()
     (checkpoints / ".step-000006.x1y2" / "student.safetensors").write_bytes(b"\0" * 1000)
     (checkpoints / ".latest.json.tmp-99999").write_text("{")
+    (out / ".distill_summary.json.tmp-99999").write_text("{")
     run_distill(general_config(distill_root, out, max_steps=4, save_steps=2))
     assert sorted(p.name for p in checkpoints.iterdir()) == ["latest.json", "step-000002", "step-000004"]
+    assert not list(out.glob(".*"))  # no temp files, no lock
 
 
 def test_a_moved_output_resumes(distill_root: dict[str, Path], tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ from tinyzh.augment.config import AugmentConfig
 from tinyzh.augment.records import BadLine, Line, parse_lines
 from tinyzh.augment.words import tag
 from tinyzh.errors import ConfigError, InputError
-from tinyzh.io import output_errors, write_all, write_atomic
+from tinyzh.io import output_errors, remove_temp_files, write_all, write_atomic
 from tinyzh.lock import output_lock
 
 ProgressCallback = Callable[[int, int], None]  # (lines done, lines in the input)
@@ -259,6 +259,7 @@ def run_augment(config: AugmentConfig, on_progress: ProgressCallback | None = No
     for name in config.augmenters:
         plugins.registry("augmenters").factory(name)
     with output_lock(config.output, "augment", kind="file"):
+        remove_temp_files(config.output.parent, config.output.name)  # of the sidecar, after a kill
         sidecar = Sidecar(config)
         sidecar.load_or_start()
         total = count_lines(config.input)

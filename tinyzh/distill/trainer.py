@@ -45,7 +45,7 @@ from tinyzh.distill.models import save_student
 from tinyzh.distill.phase import Phase, build_phase, check_steps
 from tinyzh.distill.progress import MetricsLog, StepProgress
 from tinyzh.errors import ConfigError
-from tinyzh.io import write_atomic
+from tinyzh.io import remove_temp_files, write_atomic
 from tinyzh.lock import output_lock
 
 SUMMARY = "distill_summary.json"
@@ -165,6 +165,7 @@ def _resume(phase: Phase, output: Path, optim: Optim) -> tuple[int, float | None
         return 0, None, None, {}
     if phase.env.is_main:
         remove_leftovers(root)
+        remove_temp_files(output)  # of the summary, config and metrics log
     path = latest_checkpoint(root)
     if path is None:
         if config.resume:
