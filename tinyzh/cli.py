@@ -33,9 +33,28 @@ class TinyzhGroup(TyperGroup):
                 raise
             err_console.print(f"[bold red]error:[/] {_escape(str(exc))}", highlight=False)
             raise typer.Exit(1) from None
+        except (OSError, EOFError) as exc:  # the few a library call did not name itself
+            message = _last_resort(exc)
+            if message is None or ctx.params.get("debug"):
+                raise
+            err_console.print(f"[bold red]error:[/] {_escape(message)}", highlight=False)
+            raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/] (rerun the same command to resume where supported)")
             raise typer.Exit(130) from None
+
+
+def _last_resort(exc: OSError | EOFError) -> str | None:
+    """One line for a full disk / read-only place, or a truncated file (click would print "Aborted!")."""
+    import errno
+
+    from tinyzh.io import describe_os_error
+
+    if isinstance(exc, EOFError):
+        return f"a file ended unexpectedly ({exc or 'EOFError'}): it is truncated; rerun with --debug to see which"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        return describe_os_error(exc.filename or "the output", exc)
+    return None
 
 
 def _escape(text: str) -> str:

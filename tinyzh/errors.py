@@ -35,3 +35,11 @@ class PluginError(TinyzhError):
 
 class NotYetAvailable(TinyzhError):
     """A command whose implementation has not landed yet."""
+
+
+class OutputError(TinyzhError):
+    """An output that cannot be written: a full disk, a read-only place, a file where a folder belongs."""
+
+
+class OutputLocked(OutputError):
+    """Another run is writing the same output."""

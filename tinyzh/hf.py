@@ -89,8 +89,8 @@ def load_pretrained(loader: Any, name: str, what: str, *, hint: str = "give a lo
     try:
         with quiet_transformers():
             return loader.from_pretrained(name, **kwargs)
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-        raise ConfigError(f"could not load the {what} {name!r} ({first_line(exc)}); {hint}") from None
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, *weights_errors()) as exc:
+        raise ConfigError(f"could not load the {what} {name!r} ({load_error_reason(exc)}); {hint}") from None
 
 
 MLM_HEADS = ("cls", "lm_head")  # BERT / ERNIE, RoBERTa / XLM-R
@@ -121,3 +121,30 @@ def load_masked_lm(name: str, what: str, *, instead: str) -> Any:
             f"{what} {name!r} has no trained masked-LM head (its checkpoint lacks {', '.join(sorted(missing)[:3])}"
             f"{'…' if len(missing) > 3 else ''}): transformers would predict from random weights; {instead}")
     return model
+
+
+def weights_errors() -> tuple[type[BaseException], ...]:
+    """What a damaged or foreign weights file raises besides ``OSError`` / ``ValueError``.
+
+    Truncated or random bytes: ``SafetensorError`` (.safetensors), ``EOFError`` / ``RuntimeError``
+    (torch files); a pickle with arbitrary objects refused by ``weights_only=True``: ``UnpicklingError``.
+    """
+    import pickle
+
+    from safetensors import SafetensorError
+
+    return (SafetensorError, pickle.UnpicklingError, EOFError)
+
+
+def load_error_reason(exc: BaseException) -> str:
+    """A one-line reason for a failed load, with a hint when the file itself is damaged."""
+    import pickle
+
+    if isinstance(exc, pickle.UnpicklingError):
+        return ("UnpicklingError: it holds Python objects, not only tensors, and was refused "
+                "(torch.load weights_only=True); re-save it with safetensors or from a trusted source")
+    lines = str(exc).splitlines() or ["the file is empty or cut short"]
+    reason = f"{type(exc).__name__}: {lines[0]}"
+    if isinstance(exc, weights_errors()):
+        reason += "; the weights file is damaged or incomplete: copy or save it again"
+    return reason

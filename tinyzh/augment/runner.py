@@ -37,6 +37,8 @@ from tinyzh.augment.config import AugmentConfig
 from tinyzh.augment.records import BadLine, Line, parse_lines
 from tinyzh.augment.words import tag
 from tinyzh.errors import ConfigError, InputError
+from tinyzh.io import output_errors, remove_temp_files, write_all, write_atomic
+from tinyzh.lock import output_lock
 
 ProgressCallback = Callable[[int, int], None]  # (lines done, lines in the input)
 
@@ -222,7 +224,8 @@ class Sidecar:
 
     def _reset_files(self) -> None:
         self.config.output.parent.mkdir(parents=True, exist_ok=True)
-        self.config.output.write_bytes(b"")
+        with output_errors(self.config.output):
+            self.config.output.write_bytes(b"")
         self.report.unlink(missing_ok=True)
         self.save()
 
@@ -236,9 +239,7 @@ class Sidecar:
             "stats": asdict(self.stats),
             "config": self.config.to_dict(),
         }
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(tmp, self.path)  # atomic: a stop never leaves half a sidecar
+        write_atomic(self.path, json.dumps(data, ensure_ascii=False, indent=1))  # a stop never leaves half a sidecar
 
 
 def _truncate(path: Path, size: int) -> None:
@@ -257,14 +258,16 @@ def run_augment(config: AugmentConfig, on_progress: ProgressCallback | None = No
     plugins.get_task(config.task)  # an unknown task fails here, before any file is touched
     for name in config.augmenters:
         plugins.registry("augmenters").factory(name)
-    sidecar = Sidecar(config)
-    sidecar.load_or_start()
-    total = count_lines(config.input)
-    resumed_at, already_complete = sidecar.lines_done, sidecar.complete
-    if not sidecar.complete:
-        _run_chunks(config, sidecar, total, on_progress)
-        sidecar.complete = True
-        sidecar.save()
+    with output_lock(config.output, "augment", kind="file"):
+        remove_temp_files(config.output.parent, config.output.name)  # of the sidecar, after a kill
+        sidecar = Sidecar(config)
+        sidecar.load_or_start()
+        total = count_lines(config.input)
+        resumed_at, already_complete = sidecar.lines_done, sidecar.complete
+        if not sidecar.complete:
+            _run_chunks(config, sidecar, total, on_progress)
+            sidecar.complete = True
+            sidecar.save()
     return AugmentSummary(
         config, sidecar.stats, sidecar.report if sidecar.report.exists() else None, resumed_at, total,
         already_complete, _preview(sidecar.report),
@@ -275,8 +278,9 @@ def _run_chunks(config: AugmentConfig, sidecar: Sidecar, total: int, on_progress
     chunks = iter_chunks(config.input, sidecar.lines_done, config.chunk_size)
     with config.output.open("ab") as out, sidecar.report.open("ab") as report:
         for result in _results(config, chunks):
-            out.write(result.output.encode("utf-8"))
-            report.write("".join(f"{config.input}:{b.line}: {b.message}\n" for b in result.bad).encode("utf-8"))
+            write_all(out, result.output.encode("utf-8"), config.output)
+            bad = "".join(f"{config.input}:{b.line}: {b.message}\n" for b in result.bad)
+            write_all(report, bad.encode("utf-8"), sidecar.report)
             out.flush()
             report.flush()
             sidecar.lines_done = result.first_line - 1 + result.lines

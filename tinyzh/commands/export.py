@@ -37,6 +37,7 @@ def export(
     ONNX needs onnx, onnxscript and onnxruntime (the package's export extra). The file is checked on a padded batch of another shape than it was traced with; a side file OUTPUT.json keeps the config and figures.
     """
     from tinyzh.export import ExportConfig, export_model
+    from tinyzh.lock import output_lock
 
     config = ExportConfig(
         model=model,
@@ -48,7 +49,8 @@ def export(
         runs=runs,
         threads=threads,
     )
-    report = export_model(config)
+    with output_lock(config.output_path, "export", kind="file"):
+        report = export_model(config)
     _print_report(report)
 
 

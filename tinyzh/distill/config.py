@@ -9,7 +9,9 @@ rerun of the same command can tell whether it may continue from the last checkpo
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from tinyzh.config import DEFAULT_TEACHER
@@ -22,8 +24,11 @@ PROJECTIONS = ("shared", "per-layer")
 ATTENTION_LOSSES = ("mse", "kl")
 # TinyBERT's learning rates: general 1e-4; task 5e-5 for the intermediate step, 3e-5 for prediction.
 DEFAULT_LR = {"general": 1e-4, "intermediate": 5e-5, "prediction": 3e-5}
-# Options that may change between a run and its resumption without changing the result.
-RESUMABLE_CHANGES = frozenset({"resume", "workers", "progress", "logging_steps", "stop_after", "save_steps"})
+# Options that may change between a run and its resumption without changing the result. ``output``
+# is where the checkpoints were found: a moved output directory is the same run.
+RESUMABLE_CHANGES = frozenset({"resume", "workers", "progress", "logging_steps", "stop_after", "save_steps",
+                               "output"})
+PATH_OPTIONS = ("data", "teacher", "student", "dev")  # may be local paths, stored relative to the output too
 
 
 @dataclass
@@ -116,7 +121,34 @@ class DistillConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
-    def differences(self, other: dict[str, Any]) -> list[str]:
-        """Options (other than harmless ones) whose value differs from a stored config dict."""
+    def stored_dict(self, output: str | Path | None = None) -> dict[str, Any]:
+        """``to_dict`` plus ``paths_from_output``: each local path option relative to ``output``, so a
+        run moved together with its inputs, or resumed from another working directory, still matches."""
+        data = self.to_dict()
+        base = Path(output or self.output).resolve()
+        data["paths_from_output"] = {
+            key: os.path.relpath(Path(value).resolve(), base)
+            for key in PATH_OPTIONS if (value := data[key]) and Path(value).exists()
+        }
+        return data
+
+    def differences(self, other: dict[str, Any], output: str | Path | None = None) -> list[str]:
+        """Options (other than harmless ones) whose value differs from a stored config dict.
+
+        A path option also matches when it names the file the stored relative path names from ``output``.
+        """
         mine = self.to_dict()
-        return sorted(k for k in mine if k not in RESUMABLE_CHANGES and other.get(k) != mine[k])
+        relative = other.get("paths_from_output") or {}
+        base = Path(output or self.output)
+        return sorted(
+            k for k in mine
+            if k not in RESUMABLE_CHANGES and other.get(k) != mine[k]
+            and not (k in relative and _same_path(base / relative[k], mine[k]))
+        )
+
+
+def _same_path(a: str | Path, b: str | Path | None) -> bool:
+    if b is None:
+        return False
+    a, b = Path(a).resolve(), Path(b).resolve()  # resolve first: ".." out of a folder not yet made
+    return a == b and a.exists()

@@ -77,14 +77,17 @@ def pregen_tokenizer_info(directory: str) -> dict[str, Any]:
     return info if isinstance(info, dict) else {}
 
 
-def general_data(directory: str, fingerprint: str, teacher: str, pad_token_id: int) -> TrainData:
-    """A ``tinyzh pregen`` output whose vocabulary fingerprint must equal the teacher tokenizer's."""
+def general_data(directory: str, fingerprint: str, teacher: str, pad_token_id: int, seed: int = 0) -> TrainData:
+    """A ``tinyzh pregen`` output whose vocabulary fingerprint must equal the teacher tokenizer's.
+
+    ``seed`` (distill's ``--seed``) seeds the masks of dynamically masked data.
+    """
     from tinyzh.pregen import PregenDataset, collate_batch
 
     path = Path(directory)
     if not path.is_dir():
         raise ConfigError(f"--data {directory}: not a directory; give the output directory of `tinyzh pregen`")
-    dataset = PregenDataset(path)
+    dataset = PregenDataset(path, seed=seed)
     found = dataset.manifest.get("tokenizer", {}).get("vocab_fingerprint")
     if found != fingerprint:
         raise ConfigError(

@@ -184,10 +184,13 @@ def encoder_of(model: nn.Module) -> nn.Module:
 
 def save_student(student: nn.Module, tokenizer: Any, directory: Path, extra_json: dict[str, dict]) -> None:
     """Write an ordinary HF checkpoint directory: config.json, model.safetensors, tokenizer files."""
+    from tinyzh.io import output_errors, write_atomic
+
     # config._attn_implementation is not serialised, so a capturing model saves as a plain one.
-    directory.mkdir(parents=True, exist_ok=True)
-    with quiet_transformers():
+    size = sum(p.numel() * p.element_size() for p in student.parameters())
+    with output_errors(directory, size), quiet_transformers():
+        directory.mkdir(parents=True, exist_ok=True)
         student.save_pretrained(str(directory))
-    tokenizer.save_pretrained(directory)
+        tokenizer.save_pretrained(directory)
     for name, data in extra_json.items():
-        (directory / name).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_atomic(directory / name, json.dumps(data, indent=2, ensure_ascii=False) + "\n")

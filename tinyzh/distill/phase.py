@@ -113,7 +113,8 @@ def build_phase(config: DistillConfig, name: str, student_spec: str, env: DistEn
     labels: tuple[str, ...] = ()
     order = None
     if stage == "general":
-        data = general_data(config.data, tokenizer.vocab_fingerprint(), config.teacher, tokenizer.pad_token_id)
+        data = general_data(config.data, tokenizer.vocab_fingerprint(), config.teacher, tokenizer.pad_token_id,
+                            config.seed)
     else:
         task = _task(config)
         labels = tuple(task.labels)

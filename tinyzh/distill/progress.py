@@ -23,7 +23,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from tinyzh.io import write_atomic
+from tinyzh.io import output_errors, write_all, write_atomic
 
 
 def group_terms(terms: dict[str, float]) -> dict[str, float]:
@@ -61,9 +61,10 @@ class MetricsLog:
         self.last = row
         if not self.enabled:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        with output_errors(self.path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("ab") as fh:
+                write_all(fh, (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"), self.path)
 
 
 class StepProgress:

@@ -24,6 +24,7 @@ from torch import nn
 from tinyzh.distill.checkpoint import (
     latest_checkpoint,
     load_checkpoint,
+    remove_leftovers,
     rng_state,
     save_checkpoint,
     set_rng_state,
@@ -44,6 +45,8 @@ from tinyzh.distill.models import save_student
 from tinyzh.distill.phase import Phase, build_phase, check_steps
 from tinyzh.distill.progress import MetricsLog, StepProgress
 from tinyzh.errors import ConfigError
+from tinyzh.io import remove_temp_files, write_atomic
+from tinyzh.lock import output_lock
 
 SUMMARY = "distill_summary.json"
 
@@ -78,19 +81,24 @@ def run_distill(config: DistillConfig, console: Any = None) -> list[PhaseResult]
     """Run ``config``; returns one result per phase (rank 0's view under torchrun)."""
     env = init_distributed()
     try:
-        if config.stage == "general":
-            return [run_phase(config, "general", config.student, Path(config.output), env, console)]
-        names = ["intermediate", "prediction"] if config.step == "both" else [config.step]
-        results, student = [], config.student
-        for name in names:
-            output = Path(config.output) / "intermediate" if name == "intermediate" and len(names) == 2 else Path(config.output)
-            results.append(run_phase(config, name, student, output, env, console))
-            if not results[-1].finished:
-                break
-            student = str(output)
-        return results
+        with output_lock(config.output, "distill", enabled=env.is_main):  # one owner: rank 0
+            return _run_phases(config, env, console)
     finally:
         shutdown(env)
+
+
+def _run_phases(config: DistillConfig, env: DistEnv, console: Any) -> list[PhaseResult]:
+    if config.stage == "general":
+        return [run_phase(config, "general", config.student, Path(config.output), env, console)]
+    names = ["intermediate", "prediction"] if config.step == "both" else [config.step]
+    results, student = [], config.student
+    for name in names:
+        output = Path(config.output) / "intermediate" if name == "intermediate" and len(names) == 2 else Path(config.output)
+        results.append(run_phase(config, name, student, output, env, console))
+        if not results[-1].finished:
+            break
+        student = str(output)
+    return results
 
 
 def run_phase(config: DistillConfig, name: str, student_spec: str, output: Path, env: DistEnv,
@@ -107,9 +115,14 @@ def _finished_summary(output: Path, config: DistillConfig, name: str) -> PhaseRe
     path = output / SUMMARY
     if config.resume is False or not path.exists() or name == "general":
         return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    stored = json.loads((output / "distill_config.json").read_text(encoding="utf-8"))
-    if data.get("finished") and data.get("phase") == name and not config.differences(stored):
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        stored = json.loads((output / "distill_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # damaged by a kill during the final save: resume from the last checkpoint, rewrite it
+    if not isinstance(data, dict) or not isinstance(stored, dict):
+        return None
+    if data.get("finished") and data.get("phase") == name and not config.differences(stored, output):
         return PhaseResult(**{k: v for k, v in data.items() if k in PhaseResult.__dataclass_fields__})
     return None
 
@@ -141,20 +154,24 @@ def _wrap(phase: Phase) -> nn.Module:
     return DistributedDataParallel(phase.forward_S, device_ids=ids, find_unused_parameters=True)
 
 
-def _resume(phase: Phase, output: Path, optim: Optim) -> tuple[int, float | None, int | None]:
-    """(global step, best dev accuracy, resumed-from step) after loading the latest checkpoint, if any."""
+def _resume(phase: Phase, output: Path, optim: Optim) -> tuple[int, float | None, int | None, dict[str, Any]]:
+    """(global step, best dev accuracy, resumed-from step, last logged loss) after loading the latest
+    checkpoint, if any."""
     config, root = phase.config, output / "checkpoints"
-    path = latest_checkpoint(root)
     if config.resume is False:
         if phase.env.is_main and root.exists():
             shutil.rmtree(root)
         barrier(phase.env)
-        return 0, None, None
+        return 0, None, None, {}
+    if phase.env.is_main:
+        remove_leftovers(root)
+        remove_temp_files(output)  # of the summary, config and metrics log
+    path = latest_checkpoint(root)
     if path is None:
         if config.resume:
             raise ConfigError(f"--resume: no checkpoint under {root}; run without --resume to start")
-        return 0, None, None
-    diff = config.differences(stored_config(path))
+        return 0, None, None, {}
+    diff = config.differences(stored_config(path), output)
     if diff:
         raise ConfigError(
             f"{path} was written with different options ({', '.join('--' + d.replace('_', '-') for d in diff)}); "
@@ -166,15 +183,21 @@ def _resume(phase: Phase, output: Path, optim: Optim) -> tuple[int, float | None
     optim.scaler.load_state_dict(state["scaler"])
     rngs = state["rng"]
     set_rng_state(rngs[phase.env.rank] if len(rngs) == phase.env.world else rngs[0])
-    return int(state["step"]), state.get("best_dev"), int(state["step"])
+    last = {"final_loss": state.get("final_loss"), "final_terms": dict(state.get("final_terms") or {})}
+    return int(state["step"]), state.get("best_dev"), int(state["step"]), last
 
 
-def _checkpoint(phase: Phase, output: Path, optim: Optim, step: int, best_dev: float | None) -> None:
+def _checkpoint(phase: Phase, output: Path, optim: Optim, step: int, best_dev: float | None,
+                result: PhaseResult) -> None:
     rngs = gather_objects(rng_state(), phase.env)  # collective: every rank calls it
     if phase.env.is_main:
+        # The last logged loss travels with the checkpoint, so a run resumed after it (or a rerun of a
+        # finished run) still reports it in distill_summary.json.
         state = {"step": step, "best_dev": best_dev, "optimizer": optim.optimizer.state_dict(),
-                 "scheduler": optim.scheduler.state_dict(), "scaler": optim.scaler.state_dict(), "rng": rngs}
-        save_checkpoint(output / "checkpoints", step, phase.student, phase.projections, state, phase.config.to_dict())
+                 "scheduler": optim.scheduler.state_dict(), "scaler": optim.scaler.state_dict(), "rng": rngs,
+                 "final_loss": result.final_loss, "final_terms": dict(result.final_terms)}
+        save_checkpoint(output / "checkpoints", step, phase.student, phase.projections, state,
+                        phase.config.stored_dict(output))
     barrier(phase.env)
 
 
@@ -224,13 +247,13 @@ def train_phase(phase: Phase, output: Path, console: Any = None) -> PhaseResult:
     per_epoch = check_steps(phase)
     total = min(config.max_steps, config.epochs * per_epoch) if config.max_steps else config.epochs * per_epoch
     optim = _optimizer(phase, total)
-    step, best_dev, resumed = _resume(phase, output, optim)
+    step, best_dev, resumed, last = _resume(phase, output, optim)
     if resumed is None:  # dropout RNG: distinct per rank, restored from the checkpoint on resume
         torch.manual_seed(config.seed + env.rank)
     model = _wrap(phase)
     log = MetricsLog(output / "metrics.jsonl", env.is_main)
     log.keep_until(step)
-    result = PhaseResult(phase.name, str(output), step, total, False, resumed, layer_map=phase.layer_map)
+    result = PhaseResult(phase.name, str(output), step, total, False, resumed, layer_map=phase.layer_map, **last)
     started, window_start, window_steps, ran = time.perf_counter(), time.perf_counter(), 0, 0
     with StepProgress(phase.name, total, step, env.is_main and config.progress, console) as bar:
         while step < total and (config.stop_after is None or ran < config.stop_after):
@@ -247,10 +270,10 @@ def train_phase(phase: Phase, output: Path, console: Any = None) -> PhaseResult:
                     window_start, window_steps = time.perf_counter(), 0
                 if step % config.save_steps == 0 or step == total:
                     best_dev = _select(phase, output, step, best_dev, result)
-                    _checkpoint(phase, output, optim, step, best_dev)
+                    _checkpoint(phase, output, optim, step, best_dev, result)
             best_dev = _select(phase, output, step, best_dev, result) if start >= per_epoch else best_dev
         if step % config.save_steps and step != total:  # stopped early: keep the position
-            _checkpoint(phase, output, optim, step, best_dev)
+            _checkpoint(phase, output, optim, step, best_dev, result)
     result.steps, result.finished = step, step >= total
     result.seconds = time.perf_counter() - started
     result.samples_per_s = ran * config.batch_size / max(result.seconds, 1e-9)
@@ -283,7 +306,7 @@ def _select(phase: Phase, output: Path, step: int, best: float | None, result: P
     accuracy = dev_accuracy(phase.student, phase.data.dev, phase.env.device, phase.config.batch_size)
     if best is None or accuracy > best:
         best = accuracy
-        save_student(phase.student, phase.tokenizer, output, {"distill_config.json": phase.config.to_dict()})
+        save_student(phase.student, phase.tokenizer, output, {"distill_config.json": phase.config.stored_dict(output)})
     return best
 
 
@@ -291,6 +314,6 @@ def _save_final(phase: Phase, output: Path, result: PhaseResult) -> None:
     """The HF checkpoint (unless dev selection already wrote the best one) plus config and summary."""
     if not (phase.name == "prediction" and phase.data.dev is not None):
         save_student(phase.student, phase.tokenizer, output, {})
-    extra = {"distill_config.json": phase.config.to_dict(), SUMMARY: asdict(result)}
-    for name, data in extra.items():
-        (output / name).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    extra = {"distill_config.json": phase.config.stored_dict(output), SUMMARY: asdict(result)}
+    for name, data in extra.items():  # the summary last: it marks the phase as finished
+        write_atomic(output / name, json.dumps(data, indent=2, ensure_ascii=False) + "\n")

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from tinyzh.errors import ConfigError
-from tinyzh.hf import quiet_transformers
+from tinyzh.hf import load_error_reason, quiet_transformers, weights_errors
 from tinyzh.protocols import Task
 from tinyzh.tasks.features import TaskDataset, collate, inputs_of
 
@@ -44,6 +44,8 @@ def load_classifier(path: str, task: Task, *, trained: bool) -> Any:
     try:
         with quiet_transformers():
             model = AutoModelForSequenceClassification.from_pretrained(path, **options)
+    except weights_errors() as exc:
+        raise ConfigError(f"could not load model {path!r} ({load_error_reason(exc)})") from None
     except (OSError, ValueError) as exc:
         raise ConfigError(
             f"could not load model {path!r} ({type(exc).__name__}: {str(exc).splitlines()[0]}); "

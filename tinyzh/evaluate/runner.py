@@ -38,6 +38,8 @@ from tinyzh.evaluate.metrics import get_metric
 from tinyzh.evaluate.results import PairResult, Summary, write_chart, write_csv, write_json
 from tinyzh.evaluate.submission import write_submission, zip_submissions
 from tinyzh.hf import quiet_transformers
+from tinyzh.io import remove_temp_files, write_atomic
+from tinyzh.lock import output_lock
 from tinyzh.protocols import Task, TaskExample
 from tinyzh.tasks.data import find_task_dir, load_split
 
@@ -69,7 +71,7 @@ def run_eval(
     config: EvalConfig, notify: Notify = _quiet, start_progress: StartProgress = _no_progress
 ) -> Summary:
     """Run (or resume) every (model, task) pair and write the summary files; returns the summary."""
-    with _torch_threads(config.threads):
+    with output_lock(config.output, "eval"), _torch_threads(config.threads):
         return _run_all(config, notify, start_progress)
 
 
@@ -92,7 +94,8 @@ def _run_all(config: EvalConfig, notify: Notify, start_progress: StartProgress) 
     for task in tasks:
         _check_files(config, task_dirs[task.name])
     config.output.mkdir(parents=True, exist_ok=True)
-    (config.output / "eval_config.json").write_text(json.dumps(config.to_dict(), indent=2, ensure_ascii=False))
+    remove_temp_files(config.output)  # left by a killed run; the lock is held
+    write_atomic(config.output / "eval_config.json", json.dumps(config.to_dict(), indent=2, ensure_ascii=False))
     results = []
     for model in config.models:
         for task in tasks:

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from tinyzh.errors import ConfigError
+from tinyzh.hf import load_error_reason, weights_errors
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 WEIGHT_PATTERNS = ("*.safetensors", "*.bin")
@@ -58,6 +59,8 @@ def _load(directory: Path, is_classifier: bool) -> TensorModule:
                 AutoModel.from_pretrained(str(directory), add_pooling_layer=False),
                 "last_hidden_state",
             )
+    except weights_errors() as exc:
+        raise ConfigError(f"could not load {directory} ({load_error_reason(exc)})") from None
     except (OSError, ValueError) as exc:
         raise ConfigError(
             f"could not load {directory} ({type(exc).__name__}: {str(exc).splitlines()[0]})"

@@ -1,12 +1,15 @@
 """Stream a corpus as chunks of documents, counting (never crashing on) bad input.
 
 Format (BERT/TinyBERT convention): UTF-8 text, one sentence a line, a blank line between documents,
-the end of a file ends a document; ``.gz`` files are read through gzip. Memory is bounded by one
-chunk: lines are read one at a time and a chunk is handed on as soon as it is full.
+the end of a file ends a document; ``.gz`` files are read through gzip. Lines may end in ``\\n``,
+``\\r\\n`` or a lone ``\\r``. Memory is bounded by one chunk: lines are read one at a time and a chunk
+is handed on as soon as it is full.
 
 Bad input is repaired or skipped and counted in :class:`InputStats`:
 
-- a line that is not valid UTF-8 is skipped and reported as ``file:line``;
+- a line that is not valid UTF-8 is skipped and reported as ``file:line``; a file where most lines
+  are not (GBK, say) is an error naming the first bad byte and how to convert it;
+- a truncated ``.gz`` file is an error naming the file, never a silent end of the corpus;
 - control and format characters (``\\x00``, ``\\u200b`` …) are removed;
 - a line longer than ``max_line_chars`` is split into pieces (at punctuation or a space when one is
   near the end of the window), never dropped;
@@ -18,6 +21,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -86,6 +90,42 @@ def open_binary(path: Path) -> BinaryIO:
     return raw
 
 
+def _universal_newlines(block: bytes) -> bytes:
+    """``\\r\\n`` and lone ``\\r`` as ``\\n`` (the caller holds back a ``\\r`` that ends a block)."""
+    return block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+class EncodingCheck:
+    """Counts a file's lines that are (not) UTF-8 and stops when most are not: a GBK file must not
+    turn into "0 documents" with no word about its encoding."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.good, self.bad = path, 0, 0
+        self.first: tuple[int, bytes, int] | None = None  # line, its bytes, offset of the bad byte
+
+    def bad_line(self, number: int, data: bytes, offset: int) -> None:
+        self.bad += 1
+        if self.first is None:
+            self.first = (number, data, offset)
+
+    def verdict(self) -> None:
+        if self.first is None or self.bad <= self.good:
+            return
+        number, data, offset = self.first
+        guess = ""
+        try:
+            data.decode("gb18030")
+            guess = " (it reads as GBK/GB18030)"
+        except UnicodeDecodeError:
+            pass
+        raise InputError(
+            f"not UTF-8: byte 0x{data[offset]:02x} at position {offset} of the line is invalid, and {self.bad:,} of "
+            f"{self.bad + self.good:,} lines read so far are not UTF-8; the file is in another encoding{guess}. "
+            f"Convert it to UTF-8, e.g. iconv -f GB18030 -t UTF-8 {self.path} > utf8.txt",
+            path=self.path, line=number,
+        )
+
+
 def split_long_line(text: str, limit: int) -> list[str]:
     """Cut ``text`` into pieces of at most ``limit`` characters, preferring punctuation/space cuts."""
     pieces = []
@@ -152,46 +192,65 @@ class CorpusReader:
             yield from self._finish(doc)
 
     def _lines(self, path: Path) -> Iterator[tuple[int, str | None]]:
-        """(1-based line number, text or None when not UTF-8), decoding ~1 MB blocks at a time."""
+        """(1-based line number, text or None when not UTF-8), decoding ~1 MB blocks at a time.
+
+        Line breaks are ``\\n``, ``\\r\\n`` or a lone ``\\r`` (old Mac files).
+        """
         done_before = self.bytes_read
         number = 0
         rest = b""
-        with open_binary(path) as handle:
-            raw = getattr(handle, "fileobj", handle)
-            while block := handle.read(BLOCK_BYTES):
-                block = rest + block
-                cut = block.rfind(b"\n") + 1
-                if cut == 0 and len(block) > MAX_PENDING_BYTES:  # no newline for ages: cut between characters
-                    cut = next(k for k in range(len(block) - 1, 0, -1) if block[k] & 0xC0 != 0x80)
-                    block, rest = block[:cut] + b"\n", block[cut:]
-                else:
-                    block, rest = block[:cut], block[cut:]
-                self.bytes_read = done_before + raw.tell()
-                for text in self._decode_block(block, path, number):
-                    number += 1
-                    yield number, text
-            if rest:
-                yield number + 1, self._decode(rest, path, number + 1)
+        check = EncodingCheck(path)
+        try:
+            with open_binary(path) as handle:
+                raw = getattr(handle, "fileobj", handle)
+                while block := handle.read(BLOCK_BYTES):
+                    block, held = rest + block, b""
+                    if b"\r" in block:
+                        if block.endswith(b"\r"):  # maybe half of a \r\n: decide with the next block
+                            block, held = block[:-1], b"\r"
+                        block = _universal_newlines(block)
+                    cut = block.rfind(b"\n") + 1
+                    if cut == 0 and len(block) > MAX_PENDING_BYTES:  # no newline for ages: cut between characters
+                        cut = next(k for k in range(len(block) - 1, 0, -1) if block[k] & 0xC0 != 0x80)
+                        block, rest = block[:cut] + b"\n", block[cut:] + held
+                    else:
+                        block, rest = block[:cut], block[cut:] + held
+                    self.bytes_read = done_before + raw.tell()
+                    for text in self._decode_block(block, path, number, check):
+                        number += 1
+                        yield number, text
+                    check.verdict()  # a file in another encoding fails on its first block
+                if rest:
+                    yield number + 1, self._decode(rest.rstrip(b"\r"), path, number + 1, check)
+                check.verdict()
+        except (EOFError, OSError, zlib.error) as exc:
+            raise InputError(f"cannot be read beyond line {number:,} ({type(exc).__name__}: {exc or 'unexpected end'}); "
+                             "the file is truncated or damaged (a .gz cut short?): copy it again or "
+                             "`gzip -t` it", path=path) from None
         self.bytes_read = done_before + path.stat().st_size
 
-    def _decode_block(self, block: bytes, path: Path, first: int) -> list[str | None]:
+    def _decode_block(self, block: bytes, path: Path, first: int, check: EncodingCheck) -> list[str | None]:
         """Lines of a block that ends with a newline; only a block with bad bytes is decoded line by line."""
         try:
             text = block.decode("utf-8")
         except UnicodeDecodeError:
             lines = block.split(b"\n")[:-1]
-            return [self._decode(data, path, first + k + 1) for k, data in enumerate(lines)]
+            return [self._decode(data, path, first + k + 1, check) for k, data in enumerate(lines)]
         self._check_control = _CONTROL.search(text) is not None  # skip the per-line search when clean
-        return text.split("\n")[:-1]
+        lines = text.split("\n")[:-1]
+        check.good += len(lines)
+        return lines
 
-    def _decode(self, data: bytes, path: Path, number: int) -> str | None:
+    def _decode(self, data: bytes, path: Path, number: int, check: EncodingCheck) -> str | None:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             self.stats.invalid_utf8_lines += 1
             self.stats.note(f"invalid UTF-8 at byte {exc.start}, line skipped", path, number)
+            check.bad_line(number, data, exc.start)
             return None
         self._check_control = True
+        check.good += bool(text.strip())
         return text
 
     def _clean(self, text: str, path: Path, number: int) -> list[str]:

@@ -22,7 +22,7 @@ from torch.utils.data import Dataset
 from tinyzh.errors import ConfigError, InputError
 from tinyzh.pregen.config import MASKINGS
 from tinyzh.pregen.masking import MaskSpec, mask_instance, word_ids_from_flags
-from tinyzh.pregen.shards import read_shard
+from tinyzh.pregen.shards import check_shard, read_shard
 
 
 class PregenDataset(Dataset):
@@ -69,6 +69,7 @@ class PregenDataset(Dataset):
             if not (self.path / shard["file"]).is_file():
                 raise InputError(f"shard {shard['file']} listed in manifest.json is missing; rerun `tinyzh pregen`",
                                  path=self.path)
+            check_shard(self.path / shard["file"], shard["num_instances"])
 
     def __len__(self) -> int:
         return self.ends[-1] if self.ends else 0

@@ -17,10 +17,12 @@ import shutil
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from tinyzh.errors import ConfigError
-from tinyzh.io import write_atomic
+from tinyzh.io import remove_temp_files, write_atomic
+from tinyzh.lock import output_lock
 from tinyzh.plugins import get_tokenizer
 from tinyzh.pregen.config import PregenConfig
 from tinyzh.pregen.corpus import Chunk, CorpusReader, chunked
@@ -33,6 +35,7 @@ MAX_UNKNOWN_SHARE = 0.05  # more unknown tokens than this: the vocabulary does n
 UNKNOWN_CHECK_AFTER = 20_000  # tokens seen before the share is trusted mid-run
 MANIFEST = "manifest.json"
 RUN_FILE = "run.json"  # the identity of the run that owns the directory, written first
+SHARD_KEYS = ("file", "epoch", "chunk", "num_instances", "num_tokens", "sha256")  # a manifest shard entry
 
 
 class Progress(Protocol):
@@ -100,7 +103,16 @@ def prepare_output(config: PregenConfig, info: dict[str, Any]) -> None:
     elif out.exists() and any(out.glob("shard-*.bin")):
         raise ConfigError(f"--output {out} already holds shards of an unknown run; use a new directory or --overwrite")
     out.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(out)
     write_atomic(run_file, json.dumps(identity, indent=2, sort_keys=True))
+
+
+def remove_leftovers(out: Path) -> None:
+    """Temp files of a killed run (half-written shards, chunk records, manifests); the lock is held."""
+    for tmp in out.glob("shard-*.bin.tmp"):
+        tmp.unlink(missing_ok=True)
+    remove_temp_files(out)
+    remove_temp_files(out / ".chunks")
 
 
 def finished(config: PregenConfig, chunk: Chunk) -> ChunkResult | None:
@@ -163,6 +175,12 @@ def run_pregen(config: PregenConfig, progress: Progress | None = None) -> dict[s
     tokenizer = load_tokenizer(config)
     info = tokenizer_info(tokenizer, config)
     spec = mask_spec(info, config)
+    with output_lock(config.output, "pregen"):
+        return _run_locked(config, progress, tokenizer, info, spec)
+
+
+def _run_locked(config: PregenConfig, progress: Progress | None, tokenizer: Any, info: dict[str, Any],
+                spec: MaskSpec) -> dict[str, Any]:
     prepare_output(config, info)
     reader = CorpusReader(config.corpus, max_line_chars=config.max_num_tokens,
                           max_document_chars=config.chunk_chars)
@@ -206,6 +224,9 @@ def check_coverage(config: PregenConfig, info: dict[str, Any], stats: dict[str, 
 def build_manifest(config: PregenConfig, info: dict[str, Any], shards: list[dict[str, Any]], reader: CorpusReader,
                    worker_stats: dict[str, int]) -> dict[str, Any]:
     shards = sorted(shards, key=lambda s: (s["epoch"], s["chunk"]))  # epoch-major: epoch 0 first
+    # One key order whether a shard was made now or read back from .chunks/ (stored sorted): a resumed
+    # run writes the same bytes.
+    shards = [{key: s[key] for key in SHARD_KEYS} for s in shards]
     stats = reader.stats.to_dict()
     examples = stats.pop("examples")
     bad_input = {k: stats.pop(k) for k in ("invalid_utf8_lines", "control_char_lines", "long_lines_split",

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from tinyzh.errors import InputError
+from tinyzh.io import output_errors, write_all
 
 MAGIC = b"TZPGSHRD"
 VERSION = 1
@@ -69,19 +70,29 @@ def write_shard(path: Path, arrays: dict[str, np.ndarray], vocab_size: int, meta
     prefix = MAGIC + struct.pack("<II", VERSION, len(head)) + head
     prefix += b"\0" * (data_start - len(prefix))
     digest = hashlib.sha256(prefix)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(prefix)
+    tmp = path.with_name(path.name + ".tmp")  # a kill leaves it; the next run removes it
+    size = data_start + offset
+    with output_errors(path, size), open(tmp, "wb") as handle:
+        write_all(handle, prefix, path, size)
         for blob in blobs:
             pad = b"\0" * (_aligned(len(blob)) - len(blob))
-            handle.write(blob + pad)
+            write_all(handle, blob + pad, path, size)
             digest.update(blob + pad)
-    os.replace(tmp, path)
+    with output_errors(path):
+        os.replace(tmp, path)
     return digest.hexdigest()
 
 
-def read_shard(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Header meta and the arrays (memory-mapped, read-only)."""
+def _damaged(path: Path, problem: str) -> InputError:
+    return InputError(f"damaged pregen shard: {problem}; rerun the same `tinyzh pregen` command to "
+                      "rebuild it (shards that check out are kept)", path=path)
+
+
+def read_header(path: Path) -> tuple[dict[str, Any], np.memmap]:
+    """The JSON header and the memory-mapped file; an ``InputError`` for a truncated or foreign file."""
+    size = path.stat().st_size
+    if size < 16:
+        raise _damaged(path, f"{size} bytes, shorter than the 16-byte preamble")
     mapped = np.memmap(path, dtype=np.uint8, mode="r")
     if bytes(mapped[:8]) != MAGIC:
         raise InputError("not a tinyzh pregen shard (bad magic bytes); rerun `tinyzh pregen`", path=path)
@@ -89,7 +100,30 @@ def read_shard(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     if version != VERSION:
         raise InputError(f"shard format version {version}, this tinyzh reads {VERSION}; rerun `tinyzh pregen`",
                          path=path)
-    header = json.loads(bytes(mapped[16 : 16 + head_len]))
+    try:
+        header = json.loads(bytes(mapped[16 : 16 + head_len]))
+        ends = [e["offset"] + e["count"] * np.dtype(e["dtype"]).itemsize for e in header["arrays"].values()]
+        header["meta"]  # noqa: B018 - KeyError: damaged
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _damaged(path, f"unreadable header ({type(exc).__name__})") from None
+    if set(header["arrays"]) != set(ARRAYS):
+        raise _damaged(path, f"arrays {sorted(header['arrays'])}, expected {list(ARRAYS)}")
+    if max(ends) > size:
+        raise _damaged(path, f"{size:,} bytes, but its header describes {max(ends):,} (cut short)")
+    return header, mapped
+
+
+def check_shard(path: Path, num_instances: int) -> None:
+    """Fail at open time, not mid-training, on a truncated shard or one of another run."""
+    header, _ = read_header(path)
+    found = header["arrays"]["lengths"]["count"]
+    if found != num_instances:
+        raise _damaged(path, f"{found:,} instances, manifest.json lists {num_instances:,}")
+
+
+def read_shard(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Header meta and the arrays (memory-mapped, read-only)."""
+    header, mapped = read_header(path)
     arrays = {}
     for name, entry in header["arrays"].items():
         dtype = np.dtype(entry["dtype"])

@@ -7,7 +7,6 @@ of workers writes the same bytes.
 from __future__ import annotations
 
 import json
-import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from tinyzh.io import write_atomic
 from tinyzh.pregen.config import PregenConfig
 from tinyzh.pregen.corpus import Chunk
 from tinyzh.pregen.instances import ChunkTokens, InstanceBuilder, assemble
@@ -132,10 +132,8 @@ def save_result(output: Path, result: ChunkResult) -> None:
     """Record a finished chunk (after its shards exist) so a rerun can skip it."""
     path = result_path(output, result.index)
     path.parent.mkdir(exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     data = {"index": result.index, "documents": result.documents, "shards": result.shards, "stats": result.stats}
-    tmp.write_text(json.dumps(data, sort_keys=True))
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, sort_keys=True))
 
 
 def load_result(output: Path, chunk: int) -> ChunkResult | None:
