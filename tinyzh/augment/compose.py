@@ -23,9 +23,9 @@ from typing import Any
 from tinyzh import plugins
 from tinyzh.augment.words import replaceable
 from tinyzh.errors import PluginError
+from tinyzh.plugin_checks import SCOPES
 
 Tagged = Sequence[tuple[str, str]]  # one text as (word, tag) pairs
-SCOPES = ("single", "multi", "any")
 
 
 @dataclass(frozen=True)
