@@ -23,6 +23,7 @@ class GoodTask(JsonLinesTask):
 class NoLabels(GoodTask):
     name = "nolabels"
     labels = ()
+    dir_names = ("nolabels_data",)
 
 
 class NoReader:
@@ -142,3 +143,18 @@ def test_debug_shows_where_the_plugins_import_failed(tmp_path, monkeypatch) -> N
         frames.append(tb.tb_frame.f_code.co_filename)
         tb = tb.tb_next
     assert any(f.endswith("tinyzh_brokenimport.py") for f in frames)
+
+
+def test_tasks_all_never_skips_a_broken_plugin_silently(tmp_path) -> None:
+    from tinyzh.tasks.data import tasks_in
+
+    (tmp_path / "good").mkdir()
+    with plugins.use_entry_points({"tinyzh.tasks": _specs(GoodTask, NoLabels)}, keep_installed=False):
+        found, warnings = tasks_in(tmp_path)
+        assert found == ["good"]
+        assert len(warnings) == 1 and "skipped a broken task plugin" in warnings[0] and "nolabels" in warnings[0]
+        (tmp_path / "nolabels_data").mkdir()  # now its data is there: the user wants it run
+        result = CliRunner().invoke(app, ["eval", str(tmp_path), "--data-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "error: --tasks all: task plugin 'nolabels' (m:NoLabels) is broken: 'labels' must be" in text
