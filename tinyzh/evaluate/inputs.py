@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from tinyzh.errors import InputError
+from tinyzh.errors import InputError, PluginError
 from tinyzh.evaluate.config import EvalConfig
 from tinyzh.protocols import Task, TaskExample
 from tinyzh.tasks.data import iter_split
@@ -58,6 +58,9 @@ def check_split(task: Task, path: Path, split: str, limit: int | None = None) ->
         if limit is not None and count >= limit:
             break
         count += 1
+        if len(example.texts) not in (1, 2):  # features.encode_examples takes one text or a pair
+            raise PluginError(f"task {task.name!r} read {len(example.texts)} texts from {path}:{example.line}; "
+                              "a task gives 1 or 2 (check its text_fields)")
         if ids is not None:
             ids.add(example)
         if any(not text.strip() for text in example.texts):
