@@ -172,6 +172,12 @@ class Registry:
                 "(see docs/plugins.md for the protocol)"
             )
 
+    def checked_factory(self, name: str) -> Callable[..., Any]:
+        """The factory, after the checks a class allows before it is started (``factory_problems``)."""
+        factory = self.factory(name)
+        self._raise_problems(name, factory_problems(self.kind, factory, name))
+        return factory
+
     def check(self, name: str) -> PluginInfo:
         """Load, start where possible, and validate one plugin (``tinyzh plugins --check``).
 
@@ -186,7 +192,7 @@ class Registry:
             factory = self.factory(name)
             model_param = "name_or_path" if self.kind == "tokenizers" else needs_model(factory)
             if model_param is not None:
-                self._raise_problems(name, factory_problems(self.kind, factory, name))
+                self.checked_factory(name)
                 info.note = f"not started: it needs a {model_param}; checked as a class"
             else:
                 self.create(name)

@@ -158,3 +158,14 @@ def test_tasks_all_never_skips_a_broken_plugin_silently(tmp_path) -> None:
     assert result.exit_code == 1
     text = " ".join(result.output.split())
     assert "error: --tasks all: task plugin 'nolabels' (m:NoLabels) is broken: 'labels' must be" in text
+
+
+def test_augment_refuses_a_broken_augmenter_before_touching_any_file(tmp_path) -> None:
+    source = tmp_path / "train.json"
+    source.write_text('{"id": 1, "sentence": "质量太差了", "label": "negative"}\n', encoding="utf-8")
+    out = tmp_path / "out.json"
+    with plugins.use_entry_points({"tinyzh.augmenters": _specs(BadScope)}):
+        result = CliRunner().invoke(app, ["augment", "--task", "demo-sentiment", "--input", str(source),
+                                          "--output", str(out), "--augmenter", "badscope"])
+    assert result.exit_code == 1 and "'word_scope' 'sometimes' is not one of" in " ".join(result.output.split())
+    assert not out.exists()

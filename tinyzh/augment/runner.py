@@ -270,8 +270,8 @@ def run_augment(config: AugmentConfig, on_progress: ProgressCallback | None = No
     if not config.input.is_file():
         raise InputError("input file not found", config.input)
     plugins.get_task(config.task)  # an unknown task fails here, before any file is touched
-    for name in config.augmenters:
-        plugins.registry("augmenters").factory(name)
+    for name in config.augmenters:  # a broken augmenter class fails here too, before any file is touched
+        plugins.registry("augmenters").checked_factory(name)
     sidecar = Sidecar(config)
     sidecar.load_or_start()
     total = count_lines(config.input)
