@@ -122,3 +122,19 @@ def test_augment_of_nothing_is_an_error(tmp_path: Path, content: bytes, message:
     text = " ".join(result.output.split())
     assert result.exit_code == 1 and message in text, result.output
     assert not out.exists()  # nothing half-made is left to resume
+
+
+def test_homophones_follow_the_teachers_vocabulary_when_a_teacher_is_given(tmp_path: Path, vocab_dir: Path) -> None:
+    source = tmp_path / "train.json"
+    rows = [{"id": i, "sentence": s, "label": "positive"} for i, s in enumerate(SENTENCES)]
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    vocab = set(tiny.vocab_tokens())
+    outputs = {}
+    for name, extra in (("free", []), ("teacher", ["--teacher", str(vocab_dir)])):
+        out = tmp_path / f"{name}.json"
+        result = CliRunner().invoke(app, ["augment", "--task", "demo-sentiment", "--input", str(source), "--output",
+                                          str(out), "--augmenter", "homophone", "--num-aug", "10", *extra])
+        assert result.exit_code == 0, result.output
+        outputs[name] = "".join(json.loads(line)["sentence"] for line in out.read_text(encoding="utf-8").splitlines())
+    assert set(outputs["free"]) - vocab  # without a vocabulary some swaps leave the tiny vocabulary
+    assert set(outputs["teacher"]) <= vocab  # --teacher (no --vocab): every character is the teacher's
