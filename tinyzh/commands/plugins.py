@@ -45,6 +45,8 @@ def plugins(
             broken += not info.ok
             table.add_row(registry.GROUPS[k], info.name, info.value, info.dist, info.version, status)
     Console(width=200).print(table)
+    if not check:  # "ok" here means "imports"; say how to learn more
+        Console(stderr=True).print("[dim]ok = imports; `tinyzh plugins --check` also starts and validates each.[/]")
     if broken:
         what = "failed the check" if check else "could not be loaded"
         Console(stderr=True).print(f"[yellow]{broken} plugin(s) {what}; see the status column.[/]")
