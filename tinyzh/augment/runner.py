@@ -294,14 +294,12 @@ def _check_not_empty(config: AugmentConfig, sidecar: Sidecar) -> None:
     stats = sidecar.stats
     if stats.examples_in:
         return
-    if stats.lines == 0 or not stats.bad_lines + stats.skipped:
-        config.output.unlink(missing_ok=True)
-        sidecar.path.unlink(missing_ok=True)
-        raise InputError("holds no examples (the file is empty or blank); give the task's training file", config.input)
-    first = _preview(sidecar.report, 1)
     # An output of nothing is worth nothing: remove it so a rerun on the fixed file starts afresh.
     config.output.unlink(missing_ok=True)
     sidecar.path.unlink(missing_ok=True)
+    if not stats.bad_lines + stats.skipped:
+        raise InputError("holds no examples (the file is empty or blank); give the task's training file", config.input)
+    first = _preview(sidecar.report, 1)
     raise InputError(
         f"none of its {stats.lines:,} lines is a usable {config.task} example ({stats.bad_lines:,} bad, "
         f"{stats.skipped:,} skipped; all listed in {sidecar.report}); the first: {first[0] if first else '?'}",
