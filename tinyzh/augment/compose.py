@@ -147,7 +147,7 @@ def draw_copies(
         fields = [list(ws) for ws in words]
         replaced = 0
         for f, changed in changes.items():
-            if len(changed) > limits[f]:  # the rng is drawn from only here, so capped-free draws are unchanged
+            if len(changed) > limits[f]:  # extra rng draws only when the cap binds: other copies are as before
                 changed = rng.sample(changed, limits[f])
             for i, new in changed:
                 fields[f][i] = new
