@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tinyzh.errors import PluginError, TinyzhError
+from tinyzh.plugin_checks import factory_problems, needs_model, object_problems
 
 GROUPS: dict[str, str] = {
     "tokenizers": "tinyzh.tokenizers",
@@ -41,6 +42,7 @@ class PluginInfo:
     dist: str
     version: str
     error: str | None = None  # why it is unusable (import error, clash, bad object)
+    note: str | None = None  # what ``--check`` could not do (a tokenizer is not started without a model)
 
     @property
     def ok(self) -> bool:
@@ -90,6 +92,7 @@ class Registry:
         self._infos: dict[str, PluginInfo] = {}
         self._clashes: list[PluginInfo] = []
         self._loaded: dict[str, Any] = {}
+        self._causes: dict[str, BaseException] = {}  # the plugin's own exception, for --debug tracebacks
         # Core first so that a third-party plugin can never shadow a built-in name.
         for spec in sorted(specs, key=lambda s: (s.dist != CORE_DIST, s.dist, s.name)):
             info = PluginInfo(kind, spec.name, spec.value, spec.dist, spec.version)
@@ -121,6 +124,7 @@ class Registry:
             obj = self._specs[name].load()
         except Exception as exc:  # any import-time failure of a plugin is the plugin's problem
             info.error = f"failed to import {info.value}: {type(exc).__name__}: {exc}"
+            self._causes[name] = exc
             return None
         if not callable(obj):
             info.error = f"{info.value} is a {type(obj).__name__}, not a class or factory"
@@ -135,14 +139,20 @@ class Registry:
             raise PluginError(f"unknown {self.kind[:-1]} plugin {name!r}; available: {available}")
         obj = self._try_load(name)
         if obj is None:
-            raise PluginError(f"{self.kind[:-1]} plugin {name!r} is broken: {self._infos[name].error}")
+            # chained to the import error, so --debug shows where in the plugin's code it failed
+            raise PluginError(f"{self.kind[:-1]} plugin {name!r} is broken: {self._infos[name].error}") from (
+                self._causes.get(name)
+            )
         return obj
 
     def create(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        """Call the plugin's factory; a crash inside it is reported as a plugin error."""
+        """Call the plugin's factory and validate what it returns against the kind's protocol.
+
+        A crash inside the factory, or an object that misses part of the protocol, is a ``PluginError``.
+        """
         factory = self.factory(name)
         try:
-            return factory(*args, **kwargs)
+            obj = factory(*args, **kwargs)
         except PluginError:
             raise
         except Exception as exc:
@@ -152,6 +162,44 @@ class Registry:
                 f"{self.kind[:-1]} plugin {name!r} ({self._infos[name].value}) failed to start: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
+        self._raise_problems(name, object_problems(self.kind, obj, name))
+        return obj
+
+    def _raise_problems(self, name: str, problems: list[str]) -> None:
+        if problems:
+            raise PluginError(
+                f"{self.kind[:-1]} plugin {name!r} ({self._infos[name].value}) is broken: {'; '.join(problems)} "
+                "(see docs/plugins.md for the protocol)"
+            )
+
+    def checked_factory(self, name: str) -> Callable[..., Any]:
+        """The factory, after the checks a class allows before it is started (``factory_problems``)."""
+        factory = self.factory(name)
+        self._raise_problems(name, factory_problems(self.kind, factory, name))
+        return factory
+
+    def check(self, name: str) -> PluginInfo:
+        """Load, start where possible, and validate one plugin (``tinyzh plugins --check``).
+
+        Tasks are started (their factory takes no arguments) and so are augmenters that need no
+        model. Tokenizers need a model name or path, and augmenters with a ``teacher``/``model``
+        parameter load one, so those are checked as classes only and get a ``note`` saying so.
+        """
+        info = self._infos[name]
+        if info.error is not None:
+            return info
+        try:
+            factory = self.factory(name)
+            model_param = "name_or_path" if self.kind == "tokenizers" else needs_model(factory)
+            if model_param is not None:
+                self.checked_factory(name)
+                info.note = f"not started: it needs a {model_param}; checked as a class"
+            else:
+                self.create(name)
+        except TinyzhError as exc:
+            message = str(exc)
+            info.error = message.split(" is broken: ", 1)[1] if " is broken: " in message else message
+        return info
 
 
 def _is_user_error(exc: Exception) -> bool:

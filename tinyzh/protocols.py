@@ -116,7 +116,7 @@ class TaskExample:
 class Task(Protocol):
     """A classification task: file format, text fields, labels, metric and submission file."""
 
-    name: str  # registry name, e.g. "tnews"
+    name: str  # registry name, e.g. "tnews"; must equal the entry-point name
     labels: tuple[str, ...]  # label strings, index = class id
     metric: str  # name of the metric reported, e.g. "accuracy"
     submission_file: str  # e.g. "tnews11_predict.json"

@@ -9,10 +9,15 @@ from tinyzh import plugins
 from tinyzh.cli import app
 from tinyzh.errors import PluginError
 from tinyzh.plugins import EntryPointSpec
+from tinyzh.tasks.base import JsonLinesTask
 
 
-class GoodTask:
+class GoodTask(JsonLinesTask):
     name = "good"
+    labels = ("0", "1")
+    text_fields = ("sentence",)
+    submission_file = "good_predict.json"
+    dir_names = ("good",)
 
 
 def _boom() -> None:

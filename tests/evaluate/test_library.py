@@ -39,8 +39,10 @@ def test_submission_lines_keep_id_types_and_order_and_zip_is_flat(tmp_path: Path
         '{"id": "0", "label": "100"}', '{"id": 7, "label": "102"}', '{"id": "x", "label": "116"}']
     write_submission(tmp_path / "sub" / "afqmc_predict.json", [0], ["1"])
     (tmp_path / "sub" / "notes.txt").write_text("not part of the submission")
-    with zipfile.ZipFile(zip_submissions(tmp_path / "sub", tmp_path / "submission.zip")) as archive:
-        assert archive.namelist() == ["afqmc_predict.json", "tnews11_predict.json"]
+    write_submission(tmp_path / "sub" / "lcqmc.jsonl", [0], ["1"])  # a plugin's file, named otherwise
+    files = [tmp_path / "sub" / n for n in ("tnews11_predict.json", "lcqmc.jsonl", "afqmc_predict.json")]
+    with zipfile.ZipFile(zip_submissions(files, tmp_path / "submission.zip")) as archive:
+        assert archive.namelist() == ["afqmc_predict.json", "lcqmc.jsonl", "tnews11_predict.json"]
     with pytest.raises(ValueError):
         write_submission(tmp_path / "x.json", [1, 2], ["1"])
 

@@ -7,7 +7,10 @@ split of dictionary for multi-character words and masked-LM for single character
 
 Copies are drawn as in TinyBERT's Algorithm 1: every word with candidates is replaced with
 probability ``p`` by a candidate (uniform, or by weight); all text fields of an example are drawn
-together, so a pair task's two sentences stay one example.
+together, so a pair task's two sentences stay one example. A copy keeps most of each text's words:
+at most ``max_replaced(n)`` of its ``n`` words change (fewer than half, at least one), so a short
+text is not rewritten whole (``质量太差了`` -> ``质亮胎茶了``); when more were drawn, a random subset of
+that size is kept.
 """
 
 from __future__ import annotations
@@ -23,9 +26,9 @@ from typing import Any
 from tinyzh import plugins
 from tinyzh.augment.words import replaceable
 from tinyzh.errors import PluginError
+from tinyzh.plugin_checks import SCOPES
 
 Tagged = Sequence[tuple[str, str]]  # one text as (word, tag) pairs
-SCOPES = ("single", "multi", "any")
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,12 @@ def merged_candidates(augmenters: Sequence[Any], texts: Sequence[Tagged]) -> lis
     return merged
 
 
+def max_replaced(n_words: int) -> int:
+    """Words a copy may change in a text of ``n_words`` (punctuation not counted): fewer than half,
+    at least one, so a copy keeps most of its words."""
+    return max(1, (n_words - 1) // 2)
+
+
 @dataclass
 class Copies:
     """The distinct augmented copies of one example (original excluded) and their replacement counts."""
@@ -125,16 +134,24 @@ def draw_copies(
     slots = [(f, i, c) for f, cs in enumerate(choices) for i, c in enumerate(cs) if c is not None]
     if not slots or p <= 0:
         return copies
+    limits = [max_replaced(sum(1 for w in ws if any(c.isalnum() for c in w))) for ws in words]
     for _ in range(max_draws):
         if len(copies.texts) >= num_aug:
             break
-        fields = [list(ws) for ws in words]
-        replaced = 0
+        changes: dict[int, list[tuple[int, str]]] = {}  # field -> [(word index, replacement)]
         for f, i, choice in slots:
             if rng.random() < p:
                 new = choice.draw(rng)
-                replaced += new != fields[f][i]
+                if new != words[f][i]:
+                    changes.setdefault(f, []).append((i, new))
+        fields = [list(ws) for ws in words]
+        replaced = 0
+        for f, changed in changes.items():
+            if len(changed) > limits[f]:  # extra rng draws only when the cap binds: other copies are as before
+                changed = rng.sample(changed, limits[f])
+            for i, new in changed:
                 fields[f][i] = new
+            replaced += len(changed)
         texts = tuple("".join(ws) for ws in fields)
         if texts not in seen:
             seen.add(texts)

@@ -28,6 +28,7 @@ class AugmentConfig:
     synonyms: Path | None = None  # None: the small dictionary shipped in tinyzh/data
     synonyms_format: str = "auto"
     teacher: str = DEFAULT_TEACHER  # masked-LM for the mlm augmenter
+    vocab: str | None = None  # homophone candidates must be in this vocabulary (the teacher's tokenizer)
     device: str = "cpu"
     batch_size: int = 128  # masked rows a forward pass (mlm)
     window: int = 64  # tokens of context around each masked word (mlm)
@@ -36,6 +37,7 @@ class AugmentConfig:
     chunk_size: int = 64  # input lines a unit of work; fixed so results never depend on --workers
     max_draws: int | None = None  # draws per example before giving up on num_aug; None: 3 * num_aug
     split: str = "train"
+    balance: bool = False  # keep the input's label proportions by dropping copies (augment/balance.py)
     overwrite: bool = False
     extra: dict[str, Any] = field(default_factory=dict)  # more options for third-party augmenters
 
@@ -77,6 +79,7 @@ class AugmentConfig:
             "synonyms": self.synonyms,
             "synonyms_format": self.synonyms_format,
             "teacher": self.teacher,
+            "vocab": self.vocab,
             "device": self.device,
             "batch_size": self.batch_size,
             "window": self.window,

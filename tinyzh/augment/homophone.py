@@ -8,10 +8,14 @@ the replacement character's frequency. Readings ignore tones unless ``tones=True
 ignore them too).
 
 Characters and frequencies come from jieba's dictionary (its single-character entries, ~11.6k
-characters) unless ``chars`` names a file: one character a line, optionally followed by its count
-(without counts, earlier lines count as more frequent). Usage::
+characters) restricted to the common ones, GB2312 level 1 (the 3,755 most frequent hanzi), unless
+``chars`` names a file: one character a line, optionally followed by its count (without counts,
+earlier lines count as more frequent). Rare characters were ~10 % of the replacements before, many
+of them mojibake-like (``喜欢`` -> ``鎴欢``). With ``vocab`` (a ``vocab.txt``, a tokenizer directory or
+name: the teacher's) a candidate must also be in that vocabulary, so the teacher never sees
+``[UNK]`` where a character was. Usage::
 
-    aug = HomophoneAugmenter(top_k=15)
+    aug = HomophoneAugmenter(top_k=15, vocab="teacher/")
     aug.candidates([[("手机", "n")]])      # [[{"首机": 0.21, "收机": 0.08, ..., "手鸡": ...}]]
 """
 
@@ -34,12 +38,23 @@ class HomophoneAugmenter:
     name = "homophone"
     word_scope = "any"
 
-    def __init__(self, top_k: int = 15, chars: str | Path | None = None, tones: bool = False) -> None:
+    def __init__(
+        self, top_k: int = 15, chars: str | Path | None = None, tones: bool = False, vocab: str | Path | None = None
+    ) -> None:
         if top_k < 1:
             raise ConfigError(f"--top-k must be at least 1, got {top_k}")
         self.top_k = top_k
         self.tones = tones
-        table = read_char_table(Path(chars)) if chars is not None else jieba_char_table()
+        if chars is not None:
+            table = read_char_table(Path(chars))
+        else:
+            common = common_chars()
+            table = {c: f for c, f in jieba_char_table().items() if c in common}
+        if vocab is not None:
+            known = vocab_chars(vocab)
+            table = {c: f for c, f in table.items() if c in known}
+            if not table:
+                raise ConfigError(f"--vocab {vocab}: none of the homophone characters is in this vocabulary")
         self.index = pinyin_index(tuple(sorted(table.items())), tones)
 
     def readings(self, word: str) -> list[str]:
@@ -69,6 +84,35 @@ def jieba_char_table() -> CharTable:
     """Single CJK characters of jieba's dictionary with their counts."""
     freq = jieba_tokenizer().FREQ
     return {w: f for w, f in freq.items() if len(w) == 1 and f > 0 and is_cjk(w)}
+
+
+@lru_cache(maxsize=1)
+def common_chars() -> frozenset[str]:
+    """GB2312 level 1: the 3,755 most common hanzi, codes 0xB0A1-0xD7F9 (rows 16-55 of the table)."""
+    chars = set()
+    for high in range(0xB0, 0xD8):
+        for low in range(0xA1, 0xFF):
+            try:
+                chars.add(bytes((high, low)).decode("gb2312"))
+            except UnicodeDecodeError:  # 0xD7FA-0xD7FE are unassigned
+                continue
+    return frozenset(chars)
+
+
+def vocab_chars(source: str | Path) -> frozenset[str]:
+    """The single characters a vocabulary holds: a ``vocab.txt``, a folder with one, or any tokenizer
+    (folder or name) that ``transformers`` loads; SentencePiece's ``▁`` prefix is ignored."""
+    path = Path(source)
+    if path.is_dir() and (path / "vocab.txt").is_file():
+        path = path / "vocab.txt"
+    if path.is_file():
+        tokens = path.read_text(encoding="utf-8-sig").splitlines()
+    else:
+        from tinyzh.tokenizers.bert_chinese import load_hf_tokenizer
+
+        tokens = list(load_hf_tokenizer(str(source)).get_vocab())
+    stripped = (t.strip().removeprefix("▁") for t in tokens)
+    return frozenset(t for t in stripped if len(t) == 1)
 
 
 def read_char_table(path: Path) -> CharTable:

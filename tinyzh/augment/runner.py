@@ -53,13 +53,22 @@ class Stats:
     copies: int = 0  # augmented copies written
     replacements: int = 0  # words replaced, summed over copies
     short: int = 0  # examples with fewer than num_aug distinct copies
+    no_copy: int = 0  # examples that got no copy at all (only the original is written)
     rejected: int = 0  # copies the task refused to write back (e.g. CLUEWSC spans lost)
     bad_lines: int = 0  # bad lines reported in the .bad.txt file
     skipped: int = 0  # rows the task dropped on purpose (also listed in the .bad.txt file)
+    labels_in: dict[str, int] = field(default_factory=dict)  # label -> examples read
+    labels_out: dict[str, int] = field(default_factory=dict)  # label -> records written (originals + copies)
+    balanced_out: int = 0  # copies --balance removed
 
     def add(self, other: Stats) -> None:
         for name, value in asdict(other).items():
-            setattr(self, name, getattr(self, name) + value)
+            if isinstance(value, dict):
+                mine = getattr(self, name)
+                for key, count in value.items():
+                    mine[key] = mine.get(key, 0) + count
+            else:
+                setattr(self, name, getattr(self, name) + value)
 
     def per_example(self) -> dict[str, float]:
         n = max(self.examples_in, 1)
@@ -115,6 +124,7 @@ class ChunkWorker:
             rng = random.Random(f"{cfg.seed}:{ex.line}")
             copies = draw_copies([[w for w, _ in f] for f in fields], choices, rng, cfg.num_aug, cfg.p, cfg.draws)
             out.append(_dumps(ex.record))
+            written = 0
             for texts, replaced in zip(copies.texts, copies.replaced, strict=True):
                 try:
                     record = self.task.with_texts(ex, texts)
@@ -122,9 +132,14 @@ class ChunkWorker:
                     stats.rejected += 1
                     continue
                 out.append(_dumps(record))
-                stats.copies += 1
+                written += 1
                 stats.replacements += replaced
-            stats.short += len(copies.texts) < cfg.num_aug
+            stats.copies += written
+            stats.short += written < cfg.num_aug
+            stats.no_copy += written == 0
+            label = str(ex.label)  # None (an unlabelled file) counts as "None"
+            stats.labels_in[label] = stats.labels_in.get(label, 0) + 1
+            stats.labels_out[label] = stats.labels_out.get(label, 0) + 1 + written
         stats.records_out = len(out)
         return ChunkResult(first_line, stats.lines, "".join(line + "\n" for line in out), bad, stats)
 
@@ -256,8 +271,8 @@ def run_augment(config: AugmentConfig, on_progress: ProgressCallback | None = No
     if not config.input.is_file():
         raise InputError("input file not found", config.input)
     plugins.get_task(config.task)  # an unknown task fails here, before any file is touched
-    for name in config.augmenters:
-        plugins.registry("augmenters").factory(name)
+    for name in config.augmenters:  # a broken augmenter class fails here too, before any file is touched
+        plugins.registry("augmenters").checked_factory(name)
     with output_lock(config.output, "augment", kind="file"):
         remove_temp_files(config.output.parent, config.output.name)  # of the sidecar, after a kill
         sidecar = Sidecar(config)
@@ -266,12 +281,45 @@ def run_augment(config: AugmentConfig, on_progress: ProgressCallback | None = No
         resumed_at, already_complete = sidecar.lines_done, sidecar.complete
         if not sidecar.complete:
             _run_chunks(config, sidecar, total, on_progress)
+            _check_not_empty(config, sidecar)
+            if config.balance:
+                _balance(config, sidecar)
             sidecar.complete = True
             sidecar.save()
     return AugmentSummary(
         config, sidecar.stats, sidecar.report if sidecar.report.exists() else None, resumed_at, total,
         already_complete, _preview(sidecar.report),
     )
+
+
+def _check_not_empty(config: AugmentConfig, sidecar: Sidecar) -> None:
+    """Zero examples is an error, not an empty output with exit code 0."""
+    stats = sidecar.stats
+    if stats.examples_in:
+        return
+    # An output of nothing is worth nothing: remove it so a rerun on the fixed file starts afresh.
+    config.output.unlink(missing_ok=True)
+    sidecar.path.unlink(missing_ok=True)
+    if not stats.bad_lines + stats.skipped:
+        raise InputError("holds no examples (the file is empty or blank); give the task's training file", config.input)
+    first = _preview(sidecar.report, 1)
+    raise InputError(
+        f"none of its {stats.lines:,} lines is a usable {config.task} example ({stats.bad_lines:,} bad, "
+        f"{stats.skipped:,} skipped; all listed in {sidecar.report}); the first: {first[0] if first else '?'}",
+        config.input,
+    )
+
+
+def _balance(config: AugmentConfig, sidecar: Sidecar) -> None:
+    from tinyzh.augment.balance import balance_output
+
+    stats = sidecar.stats
+    before = sum(stats.labels_out.values())
+    stats.labels_out = balance_output(config, plugins.get_task(config.task), stats.labels_in, stats.labels_out)
+    stats.balanced_out = before - sum(stats.labels_out.values())
+    stats.copies -= stats.balanced_out
+    stats.records_out -= stats.balanced_out
+    sidecar.output_bytes = config.output.stat().st_size
 
 
 def _run_chunks(config: AugmentConfig, sidecar: Sidecar, total: int, on_progress: ProgressCallback | None) -> None:

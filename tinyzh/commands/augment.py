@@ -31,7 +31,13 @@ def augment(
     synonyms_format: Annotated[
         str, typer.Option("--synonyms-format", help="auto, cilin (Aa01A01= 人 士) or plain (one group a line).")
     ] = "auto",
-    teacher: Annotated[str, typer.Option("--teacher", help="Masked-LM for mlm: a model name or local directory.")] = DEFAULT_TEACHER,
+    teacher: Annotated[
+        str | None, typer.Option("--teacher", help=f"Masked-LM for mlm: a model name or local directory [default: {DEFAULT_TEACHER}].")
+    ] = None,
+    vocab: Annotated[
+        str | None,
+        typer.Option("--vocab", help="Homophones only from this vocabulary: vocab.txt or a tokenizer [default: --teacher when given]."),
+    ] = None,
     device: Annotated[str, typer.Option("--device", help="Device for the mlm teacher: cpu, cuda, cuda:1 ...")] = "cpu",
     batch_size: Annotated[int, typer.Option("--batch-size", help="Masked positions per forward pass (mlm).")] = 128,
     window: Annotated[int, typer.Option("--window", help="Tokens of context around each masked word (mlm).")] = 64,
@@ -40,6 +46,9 @@ def augment(
     chunk_size: Annotated[
         int, typer.Option("--chunk-size", help="Input lines a unit of work (and a masked-LM batch); larger suits a GPU.")
     ] = 64,
+    balance: Annotated[
+        bool, typer.Option("--balance", help="Keep the input's label proportions: drop copies of labels that grew more.")
+    ] = False,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Start again instead of resuming an unfinished output.")
     ] = False,
@@ -53,8 +62,10 @@ def augment(
 
     config = AugmentConfig(
         task=task, input=input, output=output, augmenters=tuple(augmenter.split(",")), num_aug=num_aug, p=p,
-        top_k=top_k, synonyms=synonyms, synonyms_format=synonyms_format, teacher=teacher, device=device,
-        batch_size=batch_size, window=window, seed=seed, workers=workers, chunk_size=chunk_size, overwrite=overwrite,
+        top_k=top_k, synonyms=synonyms, synonyms_format=synonyms_format, teacher=teacher or DEFAULT_TEACHER,
+        vocab=vocab if vocab is not None else teacher, device=device,
+        batch_size=batch_size, window=window, seed=seed, workers=workers, chunk_size=chunk_size, balance=balance,
+        overwrite=overwrite,
     )
     summary = _run_with_progress(config)
     _print_summary(summary)
@@ -75,6 +86,20 @@ def _run_with_progress(config: object) -> AugmentSummary:
         return run_augment(config, on_progress=update)  # type: ignore[arg-type]
 
 
+def _label_rows(summary: AugmentSummary) -> list[tuple[str, str]]:
+    """Per-label counts before and after, and the shares, so a shift in class balance is seen."""
+    from tinyzh.augment.balance import label_table, shares
+
+    stats = summary.stats
+    if not stats.labels_in or list(stats.labels_in) == ["None"]:
+        return []
+    rows = [(f"label {label}", counts) for label, counts in label_table(stats.labels_in, stats.labels_out)]
+    rows.append(("label shares in", shares(stats.labels_in)))
+    note = f" (--balance dropped {stats.balanced_out:,} copies)" if summary.config.balance else " (--balance keeps those in)"
+    rows.append(("label shares out", shares(stats.labels_out) + note))
+    return rows
+
+
 def _print_summary(summary: AugmentSummary) -> None:
     stats, cfg = summary.stats, summary.config
     rates = stats.per_example()
@@ -91,6 +116,7 @@ def _print_summary(summary: AugmentSummary) -> None:
         ("copies per example", f"{rates['copies_per_example']:.2f} (wanted {cfg.num_aug})"),
         ("replacements per copy", f"{rates['replacements_per_copy']:.2f} words"),
         (f"examples with < {cfg.num_aug} copies", f"{stats.short:,} ({rates['short_share']:.1%})"),
+        ("examples with no copy", f"{stats.no_copy:,} ({stats.no_copy / max(stats.examples_in, 1):.1%})"),
         ("bad lines", f"{stats.bad_lines:,}"),
         ("rows the task skipped", f"{stats.skipped:,}"),
     ]
@@ -98,6 +124,7 @@ def _print_summary(summary: AugmentSummary) -> None:
         rows.append(("report", str(summary.report)))
     if stats.rejected:
         rows.append(("copies refused by the task", f"{stats.rejected:,}"))
+    rows += _label_rows(summary)
     for name, value in rows:
         table.add_row(name, value)
     console = Console()

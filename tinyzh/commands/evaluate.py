@@ -7,29 +7,25 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from tinyzh.errors import ConfigError, PluginError
+from tinyzh.errors import ConfigError
 
 ALL = "all"
 
 
-def _task_names(tasks: str, data_dir: Path) -> list[str]:
+def _task_names(tasks: str, data_dir: Path, console: Console) -> list[str]:
     """Comma list as given, or with ``all`` every installed task plugin that has a folder in data_dir."""
-    from tinyzh import plugins
+    from tinyzh.tasks.data import tasks_in
 
     if tasks.strip().lower() != ALL:
         names = [t.strip().lower() for t in tasks.split(",") if t.strip()]
         if not names:
             raise ConfigError(f"--tasks {tasks!r} names no task; e.g. --tasks afqmc,tnews or --tasks all")
         return names
-    found = []
-    for name in plugins.registry("tasks").names():
-        try:
-            task = plugins.get_task(name)
-        except PluginError:  # a broken third-party task shows in `tinyzh plugins`; skip it here
-            continue
-        if any((data_dir / d).is_dir() for d in task.dir_names):
-            found.append(name)
+    found, warnings = tasks_in(data_dir)
+    for message in warnings:
+        console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
     if not found:
         raise ConfigError(f"--tasks all: no task folder (afqmc, tnews, …) found under {data_dir}")
     return found
@@ -74,15 +70,15 @@ def evaluate(
     specs = [ModelSpec.parse(m) for m in [*(models or []), *(model or [])]]
     if not specs:
         raise ConfigError("no model given; pass checkpoint directories as arguments or with --model (NAME=PATH)")
+    console = Console(stderr=True)
     config = EvalConfig(
-        models=specs, tasks=_task_names(tasks, data_dir), data_dir=data_dir,
+        models=specs, tasks=_task_names(tasks, data_dir, console), data_dir=data_dir,
         output=output, epochs=epochs, batch_size=batch_size, eval_batch_size=eval_batch_size, lr=lr,
         warmup_ratio=warmup_ratio, weight_decay=weight_decay, max_seq_len=max_seq_len,
         max_train_examples=max_train_examples, max_dev_examples=max_dev_examples,
         max_test_examples=max_test_examples, train_file=train_file, dev_file=dev_file, test_file=test_file,
         no_train=no_train, save_models=save_models, force=force, seed=seed, threads=threads,
     )
-    console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
 

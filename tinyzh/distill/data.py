@@ -110,19 +110,20 @@ def _dev_path(train: Path, dev: str | None) -> Path | None:
 
 def task_data(path: str, task: Any, hf_tokenizer: Any, max_seq_len: int, dev: str | None) -> TrainData:
     """A task's train file (or an ``augment`` output) plus its dev file (``--dev``, or dev.* beside it)."""
+    from tinyzh.tasks.data import load_split
     from tinyzh.tasks.features import TaskDataset, collate, encode_examples
 
     train = Path(path)
     if not train.is_file():
         raise ConfigError(f"--data {path}: no such file; give the task's train file or an `augment` output")
-    examples = [ex for ex in task.read_examples(train, "train") if ex.label is not None]
+    examples = [ex for ex in load_split(train, task, "train") if ex.label is not None]
     if not examples:
         raise ConfigError(f"--data {path} holds no labelled examples")
     features = encode_examples(hf_tokenizer, task, examples, max_seq_len)
     dev_features = None
     dev_path = _dev_path(train, dev)
     if dev_path is not None:
-        dev_examples = [ex for ex in task.read_examples(dev_path, "dev") if ex.label is not None]
+        dev_examples = [ex for ex in load_split(dev_path, task, "dev") if ex.label is not None]
         dev_features = encode_examples(hf_tokenizer, task, dev_examples, max_seq_len) if dev_examples else None
     return TrainData(TaskDataset(features), collate, dev_features)
 

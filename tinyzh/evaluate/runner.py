@@ -5,8 +5,8 @@ Output layout (``OUTPUT`` = ``config.output``)::
     OUTPUT/eval_config.json                 the EvalConfig of the last run
     OUTPUT/results.{json,csv,png}           summary over all models and tasks
     OUTPUT/<model>/pairs/<task>.json        one PairResult per finished pair (resume marker)
-    OUTPUT/<model>/submission/*_predict.json
-    OUTPUT/<model>/submission.zip           the submission files, flat
+    OUTPUT/<model>/submission/<task's submission_file>
+    OUTPUT/<model>/submission.zip           the submission files of this run's pairs, flat
     OUTPUT/<model>/models/<task>/           fine-tuned checkpoint (--save-models)
 
 Usage::
@@ -34,6 +34,7 @@ from tinyzh.evaluate.finetune import (
     predict,
     total_steps,
 )
+from tinyzh.evaluate.inputs import check_inputs
 from tinyzh.evaluate.metrics import get_metric
 from tinyzh.evaluate.results import PairResult, Summary, write_chart, write_csv, write_json
 from tinyzh.evaluate.submission import write_submission, zip_submissions
@@ -93,16 +94,21 @@ def _run_all(config: EvalConfig, notify: Notify, start_progress: StartProgress) 
     task_dirs = {task.name: find_task_dir(config.data_dir, task) for task in tasks}  # fail before any training
     for task in tasks:
         _check_files(config, task_dirs[task.name])
+    input_warnings = check_inputs(config, tasks, task_dirs)  # every file of every task, before any step
+    for message in (m for messages in input_warnings.values() for m in messages):
+        notify(message)
     config.output.mkdir(parents=True, exist_ok=True)
     remove_temp_files(config.output)  # left by a killed run; the lock is held
     write_atomic(config.output / "eval_config.json", json.dumps(config.to_dict(), indent=2, ensure_ascii=False))
     results = []
     for model in config.models:
-        for task in tasks:
-            results.append(run_pair(config, model, task, task_dirs[task.name], notify, start_progress))
+        pairs = [run_pair(config, model, task, task_dirs[task.name], notify, start_progress,
+                          input_warnings[task.name]) for task in tasks]
+        results += pairs
         submission_dir = config.output / model.name / "submission"
-        if any(submission_dir.glob("*_predict.json")):
-            zip_submissions(submission_dir, config.output / model.name / "submission.zip")
+        written = [submission_dir / r.submission for r in pairs if r.submission]
+        if written:  # the files these pairs wrote, whatever their names (a plugin's need not end _predict.json)
+            zip_submissions(written, config.output / model.name / "submission.zip")
     summary = Summary([m.name for m in config.models], [t.name for t in tasks], results)
     write_json(summary, config.output / "results.json")
     write_csv(summary, config.output / "results.csv")
@@ -152,8 +158,12 @@ def run_pair(
     task_dir: Path,
     notify: Notify = _quiet,
     start_progress: StartProgress = _no_progress,
+    input_warnings: list[str] | None = None,
 ) -> PairResult:
-    """Fine-tune (unless --no-train), score dev, predict test for one model on one task."""
+    """Fine-tune (unless --no-train), score dev, predict test for one model on one task.
+
+    ``input_warnings`` (from ``check_inputs``) are kept in the result's warnings.
+    """
     import torch
 
     from tinyzh.tokenizers.bert_chinese import load_hf_tokenizer
@@ -170,7 +180,7 @@ def run_pair(
     tokenizer = load_hf_tokenizer(path)
     torch.manual_seed(config.seed)  # the new head's initialisation and dropout depend on the seed only
     model = load_classifier(path, task, trained=config.no_train)
-    warnings: list[str] = []
+    warnings: list[str] = list(input_warnings or [])
     max_len = _fit_length(model, max_len, label, warnings, notify)
     result = PairResult(model=model_spec.name, task=task.name, metric=task.metric, dev_score=0.0, n_dev=0,
                         parameters=count_parameters(model), examples_per_s=0.0, settings=settings, warnings=warnings)

@@ -3,7 +3,7 @@
 Usage::
 
     write_submission(out / "tnews11_predict.json", ids, labels)
-    zip_submissions(out, out.parent / "submission.zip")   # every *_predict.json at the zip's root
+    zip_submissions([out / "tnews11_predict.json"], out.parent / "submission.zip")   # flat
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ def write_submission(path: str | Path, ids: Sequence[int | str], labels: Sequenc
     return path
 
 
-def zip_submissions(directory: str | Path, zip_path: str | Path) -> Path:
-    """Zip every ``*_predict.json`` of ``directory`` (flat, sorted) into ``zip_path``."""
-    directory, zip_path = Path(directory), Path(zip_path)
-    files = sorted(directory.glob("*_predict.json"))
+def zip_submissions(files: Sequence[str | Path], zip_path: str | Path) -> Path:
+    """Zip ``files`` (flat, sorted by name) into ``zip_path``: the files the run wrote, by name, so a
+    plugin task's file is included whatever it is called."""
+    zip_path = Path(zip_path)
+    files = sorted({Path(f) for f in files}, key=lambda f: f.name)
     with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for file in files:
             archive.write(file, arcname=file.name)

@@ -45,6 +45,45 @@ def normalize_label(raw: Any) -> str:
     raise TypeError(f"a label must be a string or a number, not {type(raw).__name__}")
 
 
+def utf8_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of a UTF-8 file (a BOM tolerated); ``InputError`` at the first bad byte."""
+    offset = 0  # bytes before the current line
+    with path.open("rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            start = 3 if line_no == 1 and raw.startswith(b"\xef\xbb\xbf") else 0
+            try:
+                yield line_no, raw[start:].decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise not_utf8_error(path, line_no, offset + start + exc.start, raw) from None
+            offset += len(raw)
+
+
+def not_utf8_error(path: Path, line_no: int, byte: int, raw: bytes) -> InputError:
+    """The one-line message for a file that is not UTF-8, with the fix."""
+    try:
+        raw.decode("gb18030")
+        guess, source = "it looks GBK-encoded; ", "GBK"
+    except UnicodeDecodeError:
+        guess, source = "", "ITS_ENCODING"
+    return InputError(
+        f"not UTF-8 (byte {byte} of the file); {guess}convert the file to UTF-8, "
+        f"e.g. iconv -f {source} -t UTF-8 {path} > {path.with_suffix('.utf8' + path.suffix).name}",
+        path,
+        line_no,
+    )
+
+
+def first_bad_utf8(path: Path) -> InputError | None:
+    """The ``not_utf8_error`` of ``path``'s first undecodable line, or None (for plugins that open files
+    themselves and let a ``UnicodeDecodeError`` escape: the caller turns it into this line)."""
+    try:
+        for _ in utf8_lines(path):
+            pass
+    except InputError as exc:
+        return exc
+    return None
+
+
 class JsonLinesTask:
     """A classification task read from JSON lines (one object a line, blank lines ignored)."""
 
@@ -84,15 +123,14 @@ class JsonLinesTask:
         if not path.is_file():
             raise InputError(f"{self.name} {split} file not found", path)
         self.skipped[split] = 0
-        with path.open(encoding="utf-8-sig") as handle:
-            index = 0  # 0-based among non-blank lines: the id of a test row that has none
-            for line_no, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                example = self.parse_line(line, split, path=path, line=line_no, index=index)
-                index += 1
-                if example is not None:
-                    yield example
+        index = 0  # 0-based among non-blank lines: the id of a test row that has none
+        for line_no, line in utf8_lines(path):
+            if not line.strip():
+                continue
+            example = self.parse_line(line, split, path=path, line=line_no, index=index)
+            index += 1
+            if example is not None:
+                yield example
 
     def parse_line(self, text: str, split: str, *, path: str | Path, line: int, index: int) -> TaskExample | None:
         """One JSON line as an example; ``None`` for a row dropped on purpose (see ``skip_labels``)."""

@@ -10,10 +10,12 @@ A ``DATA_DIR`` that already *is* the task directory (holds train.json) is accept
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from tinyzh.errors import InputError
 from tinyzh.protocols import Task, TaskExample
+from tinyzh.tasks.base import first_bad_utf8
 
 
 def find_task_dir(data_dir: str | Path, task: Task) -> Path:
@@ -32,11 +34,57 @@ def find_task_dir(data_dir: str | Path, task: Task) -> Path:
     )
 
 
+def iter_split(path: str | Path, task: Task, split: str) -> Iterator[TaskExample]:
+    """``task.read_examples`` with a file that is not UTF-8 reported as one line (file, line, fix),
+    also for plugins that open files themselves."""
+    try:
+        yield from task.read_examples(path, split)
+    except UnicodeDecodeError as exc:
+        error = first_bad_utf8(Path(path))
+        if error is None:  # the plugin decoded something else; say so plainly
+            error = InputError(f"{task.name} could not decode the file ({exc.reason}); convert it to UTF-8", path)
+        raise error from None
+
+
 def load_split(path: str | Path, task: Task, split: str, limit: int | None = None) -> list[TaskExample]:
     """The examples of one file (the first ``limit`` when given), in file order."""
     examples: list[TaskExample] = []
-    for example in task.read_examples(path, split):
+    for example in iter_split(path, task, split):
         if limit is not None and len(examples) >= limit:
             break
         examples.append(example)
     return examples
+
+
+def tasks_in(data_dir: str | Path) -> tuple[list[str], list[str]]:
+    """``--tasks all``: the installed tasks with a folder under ``data_dir``, and warnings.
+
+    A broken task plugin is never skipped silently: with a folder of its own (its entry-point name or
+    one of its ``dir_names``) under ``data_dir`` it is an error, else it is skipped with a warning.
+    """
+    from tinyzh import plugins
+    from tinyzh.errors import PluginError
+
+    data_dir = Path(data_dir)
+    found, warnings = [], []
+    registry = plugins.registry("tasks")
+    for name in registry.names():
+        try:
+            task = plugins.get_task(name)
+        except PluginError as exc:
+            if any((data_dir / d).is_dir() for d in (name, *_declared_dirs(registry, name))):
+                raise PluginError(f"--tasks all: {exc}; fix or uninstall the plugin, or name the tasks to run") from exc
+            warnings.append(f"--tasks all: skipped a broken task plugin ({exc}); `tinyzh plugins --check` lists it")
+            continue
+        if any((data_dir / d).is_dir() for d in task.dir_names):
+            found.append(name)
+    return found, warnings
+
+
+def _declared_dirs(registry: object, name: str) -> tuple[str, ...]:
+    """The ``dir_names`` a broken task's class declares, when it imports at all."""
+    try:
+        dirs = getattr(registry.factory(name), "dir_names", ())  # type: ignore[attr-defined]
+    except Exception:  # the import itself failed: only the entry-point name is known
+        return ()
+    return tuple(d for d in dirs if isinstance(d, str)) if isinstance(dirs, (tuple, list)) else ()
