@@ -68,6 +68,10 @@ def hub_unreachable(timeout: float = 3.0) -> str | None:
         return "the hub cannot be reached (no network)"
 
 
+def _is_tokenizer(loader: Any) -> bool:
+    return "Tokenizer" in getattr(loader, "__name__", "")
+
+
 def load_pretrained(loader: Any, name: str, what: str, *, hint: str = "give a local directory when offline",
                     **kwargs: Any) -> Any:
     """``loader.from_pretrained(name, **kwargs)`` with every library failure as one ``ConfigError`` line.
@@ -86,6 +90,9 @@ def load_pretrained(loader: Any, name: str, what: str, *, hint: str = "give a lo
             raise ConfigError(f"could not load the {what} {name!r}: it is not in the local cache and {reason}; {hint}")
     elif not Path(name).exists():
         raise ConfigError(f"could not load the {what} {name!r}: no such directory")
+    elif Path(name).is_dir() and not _is_tokenizer(loader) and not (Path(name) / "config.json").is_file():
+        raise ConfigError(f"could not load the {what} {name!r}: the directory has no config.json, so it is not a "
+                          "model checkpoint; give the directory that `save_pretrained` wrote")
     try:
         with quiet_transformers():
             return loader.from_pretrained(name, **kwargs)

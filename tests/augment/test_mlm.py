@@ -85,3 +85,13 @@ def test_an_xlm_roberta_masked_lm_with_sentencepiece_works(tmp_path: Path) -> No
     aug = MlmAugmenter(teacher=str(teacher), top_k=3)
     (row,) = aug.candidates([[("今天", "t"), ("天", "n"), ("很", "d"), ("好", "a")]])
     assert row[0] == [] and len(row[1]) == 3 and all(len(c) == 1 and is_cjk(c) for c in row[1])
+
+
+def test_a_teacher_directory_without_config_json_is_named(tmp_path: Path, tiny_teacher_dir: Path) -> None:
+    teacher = tmp_path / "teacher"
+    teacher.mkdir()
+    for path in tiny_teacher_dir.iterdir():
+        if path.name != "config.json":
+            (teacher / path.name).write_bytes(path.read_bytes())
+    with pytest.raises(ConfigError, match="has no config.json, so it is not a model checkpoint"):
+        MlmAugmenter(teacher=str(teacher))
