@@ -154,7 +154,8 @@ def test_tasks_all_never_skips_a_broken_plugin_silently(tmp_path) -> None:
         assert found == ["good"]
         assert len(warnings) == 1 and "skipped a broken task plugin" in warnings[0] and "nolabels" in warnings[0]
         (tmp_path / "nolabels_data").mkdir()  # now its data is there: the user wants it run
-        result = CliRunner().invoke(app, ["eval", str(tmp_path), "--data-dir", str(tmp_path)])
+        result = CliRunner().invoke(app, ["eval", str(tmp_path), "--data-dir", str(tmp_path),
+                                          "--output", str(tmp_path / "out")])
     assert result.exit_code == 1
     text = " ".join(result.output.split())
     assert "error: --tasks all: task plugin 'nolabels' (m:NoLabels) is broken: 'labels' must be" in text

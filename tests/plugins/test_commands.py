@@ -61,7 +61,7 @@ def test_eval_reports_a_broken_plugin_in_one_line(fake_site: Path, tmp_path: Pat
     (fake_site / "tinyzh_raises.py").write_text("import tinyzh_missing_dependency\n")
     write_dist_info(fake_site, "tinyzh-raises", "0.1", {"tinyzh.tasks": {"raises": "tinyzh_raises:Task"}})
     result = CliRunner().invoke(
-        app, ["eval", str(vocab_dir), "--tasks", "raises", "--data-dir", str(tmp_path)]
+        app, ["eval", str(vocab_dir), "--tasks", "raises", "--data-dir", str(tmp_path), "--output", str(tmp_path / "o")]
     )
     assert result.exit_code == 1
     text = " ".join(result.output.split())  # one message; rich wraps it at the terminal width
