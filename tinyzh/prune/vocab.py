@@ -1,0 +1,88 @@
+"""Which token ids a pruned vocabulary keeps.
+
+Kept: the special ids (added tokens, post-processor tokens, unk, the config's pad/bos/eos...), every id
+the given texts produce, and by default (``keep_basic``) every single-character CJK, ASCII, full-width
+ASCII and punctuation token, so unseen Chinese text still tokenizes without ``[UNK]``.
+
+Why the given texts tokenize exactly as before (the pruned vocabulary is a subset that holds every
+token they produce):
+
+- WordPiece is greedy longest-match-first within a word: at each position it takes the longest vocabulary
+  entry that matches. Every entry longer than the one it took was absent before and is absent now, and the
+  one it took is kept, so each choice is the same. A word that became ``[UNK]`` failed at some position
+  where no entry matched; with fewer entries it still fails.
+- Unigram (SentencePiece) takes the segmentation of the highest total score (Viterbi). Dropping pieces
+  only removes candidate paths; the best path uses kept pieces only, so it stays the best, with the same
+  scores. One catch: where no single-character piece starts, the lattice gets an unknown node scored
+  ``min(score) - 10``, and dropping the lowest-scoring pieces would raise that score, possibly above a
+  dropped single-character piece's. So the lowest-scoring piece is always kept: the unknown score stays
+  what it was, below every piece, and any path through an unknown node scores less than the same path
+  through the piece it replaces, which already lost.
+
+Usage::
+
+    keep, used = choose_ids(source, encodings, extra_ids={pad_id}, keep_basic=True)
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tinyzh.prune.tokenizer import SourceTokenizer
+from tinyzh.tokenizers.bert_chinese import is_cjk
+
+WORD_START = "\u2581"  # SentencePiece's "▁"
+CONTINUATION = "##"  # WordPiece's continuing-subword prefix
+
+
+@dataclass
+class Choice:
+    """The kept old ids (sorted) and how many came from each source (a token may have several)."""
+
+    keep: list[int]
+    special: int
+    from_texts: int
+    basic: int
+
+
+def is_basic_char(char: str) -> bool:
+    """A CJK ideograph, printable ASCII, full-width ASCII (！ to ～) or any Unicode punctuation."""
+    cp = ord(char)
+    return (0x21 <= cp <= 0x7E or 0xFF01 <= cp <= 0xFF5E or is_cjk(char)
+            or unicodedata.category(char).startswith("P"))
+
+
+def basic_ids(source: SourceTokenizer) -> set[int]:
+    """Single-character tokens of basic characters, with the word-start or continuation marks that
+    let any word of them tokenize: ``▁`` alone for Unigram; ``##x`` for WordPiece (only ASCII letters and
+    digits behind BERT's pre-tokenizer, which puts every CJK character and punctuation mark in a word alone)."""
+    ids = set()
+    for i, token in enumerate(source.tokens):
+        core = token
+        if source.kind == "wordpiece" and token.startswith(CONTINUATION) and len(token) == 3:
+            core = token[2:]
+            if source.splits_cjk and not (core.isascii() and core.isalnum()):
+                continue
+        if source.kind == "unigram" and token == WORD_START:
+            ids.add(i)
+        elif len(core) == 1 and is_basic_char(core):
+            ids.add(i)
+        elif source.byte_fallback and len(token) == 6 and token.startswith("<0x") and token.endswith(">"):
+            ids.add(i)  # <0xE4>: byte pieces spell out any character the vocabulary lacks
+    return ids
+
+
+def choose_ids(source: SourceTokenizer, encodings: Iterable[list[int]], *, extra_ids: Iterable[int] = (),
+               keep_basic: bool = True) -> Choice:
+    """Kept ids, in old-id order, from the ids the texts produced (one list per text)."""
+    used: set[int] = set()
+    for ids in encodings:
+        used.update(ids)
+    special = set(source.special_ids) | set(extra_ids)
+    if source.scores:  # keep the lowest score, so Unigram's unknown-node score stays the same
+        special.add(min(range(len(source.scores)), key=source.scores.__getitem__))
+    basic = basic_ids(source) if keep_basic else set()
+    keep = sorted(special | used | basic)
+    return Choice(keep=keep, special=len(special), from_texts=len(used - special), basic=len(basic - used - special))
