@@ -16,6 +16,22 @@ if TYPE_CHECKING:
 MULTI_VALUE = ("--corpus", "--data")
 
 
+def spread_values(args: list[str], options: tuple[str, ...] = MULTI_VALUE) -> list[str]:
+    """``--corpus a b`` -> ``--corpus a --corpus b``: words after one of ``options``, up to the next option."""
+    rewritten: list[str] = []
+    current: str | None = None
+    for k, word in enumerate(args):
+        if word == "--":
+            return rewritten + args[k:]
+        if word.startswith("-"):
+            name = word.split("=", 1)[0]
+            current = name if name in options else None
+        elif current is not None and rewritten[-1] != current:
+            rewritten.append(current)
+        rewritten.append(word)
+    return rewritten
+
+
 class MultiValueCommand(TyperCommand):
     """Lets ``--corpus a.txt b.txt`` and ``--data train.json dev.json`` take several files (shell globs).
 
@@ -24,21 +40,7 @@ class MultiValueCommand(TyperCommand):
     """
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        rewritten: list[str] = []
-        current: str | None = None
-        for k, word in enumerate(args):
-            if word == "--":
-                rewritten.extend(args[k:])
-                break
-            if word.startswith("-"):
-                name = word.split("=", 1)[0]
-                current = name if name in MULTI_VALUE else None
-                rewritten.append(word)
-                continue
-            if current is not None and rewritten[-1] != current:
-                rewritten.append(current)
-            rewritten.append(word)
-        return super().parse_args(ctx, rewritten)
+        return super().parse_args(ctx, spread_values(args))
 
 
 def prune_vocab(

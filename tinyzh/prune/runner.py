@@ -19,7 +19,14 @@ from typing import Any
 from tinyzh.errors import ConfigError, TinyzhError
 from tinyzh.hf import quiet_transformers
 from tinyzh.io import write_atomic
-from tinyzh.prune.model import config_token_ids, load_model, parameter_count, prune_rows, remap_config, vocab_rows
+from tinyzh.prune.model import (
+    config_token_ids,
+    load_model,
+    parameter_count,
+    prune_rows,
+    remap_config,
+    vocab_rows,
+)
 from tinyzh.prune.tokenizer import SourceTokenizer, read_tokenizer, write_tokenizer
 from tinyzh.prune.vocab import choose_ids
 
@@ -138,7 +145,7 @@ def _check_same_tokens(out_dir: Path, texts: Sequence[str], before: list[list[in
     """The pruned tokenizer, as users will load it, must give every text the original ids, remapped."""
     new_id = {old: new for new, old in enumerate(keep)}
     after = encode(load_tokenizer(out_dir), texts)
-    for k, (old, new) in enumerate(zip(before, after)):
+    for k, (old, new) in enumerate(zip(before, after, strict=True)):
         if [new_id.get(i, -1) for i in old] != new:
             raise TinyzhError(f"internal check failed: text {k + 1} ({texts[k][:40]!r}) tokenizes differently after "
                               f"pruning; {out_dir} is not usable, please report this with the model")

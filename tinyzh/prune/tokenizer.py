@@ -100,7 +100,7 @@ def _read_vocab_txt(path: Path) -> list[str]:
 
 def _check_same_tokens(path: Path, txt_tokens: list[str], json_tokens: list[str]) -> None:
     if txt_tokens != json_tokens[: len(txt_tokens)]:
-        first = next((i for i, (a, b) in enumerate(zip(txt_tokens, json_tokens)) if a != b), len(json_tokens))
+        first = next((i for i, (a, b) in enumerate(zip(txt_tokens, json_tokens, strict=False)) if a != b), len(json_tokens))
         raise InputError(f"line {first + 1} disagrees with tokenizer.json's vocabulary; remove the stale file "
                          "(tokenizer.json is what fast tokenizers read)", path)
 
