@@ -175,3 +175,13 @@ def test_base_model_without_head(tmp_path: Path, vocab_dir: Path) -> None:
         a = AutoModel.from_pretrained(str(source)).eval()(**batch_a).last_hidden_state
         b = AutoModel.from_pretrained(str(tmp_path / "out")).eval()(**batch_b).last_hidden_state
     assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_checkpoint_missing_weights_is_refused(tmp_path: Path, vocab_dir: Path) -> None:
+    from tests import tiny
+
+    source = tiny.save_tiny_bert(tmp_path / "base", vocab_dir, kind="base", layers=1, hidden=16)
+    config = json.loads((source / "config.json").read_text())
+    (source / "config.json").write_text(json.dumps({**config, "architectures": ["BertForMaskedLM"]}))
+    with pytest.raises(ConfigError, match=r"lacks \d+ weight\(s\) of BertForMaskedLM \(cls\.predictions"):
+        prune_model(source, TEXTS, tmp_path / "out")

@@ -29,12 +29,23 @@ def load_model(directory: Path) -> nn.Module:
     architectures = json.loads(config_file.read_text(encoding="utf-8")).get("architectures") or []
     loader = getattr(transformers, architectures[0], None) if architectures else None
     loader = loader if hasattr(loader, "from_pretrained") else transformers.AutoModel
+    model, missing = _from_pretrained(loader, directory)
+    if missing and all(key.startswith("pooler.") for key in missing):
+        # A bare encoder saved without its pooler (e5): keep it so, rather than save a random pooler.
+        model, missing = _from_pretrained(loader, directory, add_pooling_layer=False)
+    if missing:
+        raise ConfigError(f"{directory}: the checkpoint lacks {len(missing)} weight(s) of {type(model).__name__} "
+                          f"({', '.join(sorted(missing)[:3])}); saving it would store random weights as trained ones")
+    return model.eval()
+
+
+def _from_pretrained(loader: Any, directory: Path, **kwargs: Any) -> tuple[nn.Module, list[str]]:
     try:
         with quiet_transformers():
-            model = loader.from_pretrained(str(directory))
-    except (OSError, ValueError) as exc:
+            model, info = loader.from_pretrained(str(directory), output_loading_info=True, **kwargs)
+    except (OSError, ValueError, TypeError) as exc:
         raise ConfigError(f"could not load {directory} ({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
-    return model.eval()
+    return model, list(info.get("missing_keys") or [])
 
 
 def vocab_rows(model: nn.Module) -> int:

@@ -1,8 +1,8 @@
 """Which token ids a pruned vocabulary keeps.
 
 Kept: the special ids (added tokens, post-processor tokens, unk, the config's pad/bos/eos...), every id
-the given texts produce, and by default (``keep_basic``) every single-character CJK, ASCII, full-width
-ASCII and punctuation token, so unseen Chinese text still tokenizes without ``[UNK]``.
+the given texts produce, and by default (``keep_basic``) every single-character CJK, ASCII, Latin-1,
+full-width ASCII, punctuation and symbol token, so unseen Chinese text still tokenizes without ``[UNK]``.
 
 Why the given texts tokenize exactly as before (the pruned vocabulary is a subset that holds every
 token they produce):
@@ -48,10 +48,11 @@ class Choice:
 
 
 def is_basic_char(char: str) -> bool:
-    """A CJK ideograph, printable ASCII, full-width ASCII (！ to ～) or any Unicode punctuation."""
+    """A CJK ideograph, printable ASCII or Latin-1, full-width ASCII (！ to ～), or any Unicode punctuation
+    or symbol (℃, ×, ¥, ①, emoji: common in Chinese news and reviews)."""
     cp = ord(char)
-    return (0x21 <= cp <= 0x7E or 0xFF01 <= cp <= 0xFF5E or is_cjk(char)
-            or unicodedata.category(char).startswith("P"))
+    return (0x21 <= cp <= 0x7E or 0xA1 <= cp <= 0xFF or 0xFF01 <= cp <= 0xFF5E or is_cjk(char)
+            or unicodedata.category(char)[0] in "PS")
 
 
 def basic_ids(source: SourceTokenizer) -> set[int]:
