@@ -13,7 +13,7 @@ texts the pruned model's tokens and outputs equal the original's. Usage::
 
 from __future__ import annotations
 
-from tinyzh.prune.runner import PruneReport, prune_model
+from tinyzh.prune.runner import PruneReport, load_tokenizer, prune_model
 from tinyzh.prune.texts import read_texts
 
-__all__ = ["PruneReport", "prune_model", "read_texts"]
+__all__ = ["PruneReport", "load_tokenizer", "prune_model", "read_texts"]
