@@ -76,3 +76,7 @@ def test_bad_input_is_one_red_line(tiny_models: dict[str, Path], tmp_path: Path,
     assert message in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_help_lists_the_command() -> None:
+    assert "prune-vocab" in CliRunner().invoke(app, ["--help"]).output

@@ -154,6 +154,9 @@ def test_bad_model_directories(tiny_models: dict[str, Path], tmp_path: Path) -> 
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigError, match="no tokenizer.json or vocab.txt"):
         prune_model(tmp_path / "empty", TEXTS, tmp_path / "out")
+    (tmp_path / "empty" / "spiece.model").write_bytes(b"")
+    with pytest.raises(ConfigError, match="only a slow SentencePiece tokenizer"):
+        prune_model(tmp_path / "empty", TEXTS, tmp_path / "out")
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "tokenizer.json").write_text("{not json", encoding="utf-8")
@@ -185,3 +188,16 @@ def test_checkpoint_missing_weights_is_refused(tmp_path: Path, vocab_dir: Path) 
     (source / "config.json").write_text(json.dumps({**config, "architectures": ["BertForMaskedLM"]}))
     with pytest.raises(ConfigError, match=r"lacks \d+ weight\(s\) of BertForMaskedLM \(cls\.predictions"):
         prune_model(source, TEXTS, tmp_path / "out")
+
+
+@pytest.mark.parametrize(("model_type", "tokenizer"), [("ernie", "wordpiece-json"), ("bert", "unigram-json"),
+                                                       ("roberta", "unigram-json")])
+def test_other_families(tiny_models: dict[str, Path], tmp_path: Path, model_type: str, tokenizer: str) -> None:
+    from tests import tiny
+
+    source = tiny.save_tiny_model(tmp_path / model_type, tiny_models[tokenizer], model_type=model_type, kind="mlm",
+                                  layers=1, hidden=16)
+    report = prune_model(source, TEXTS, tmp_path / "out", keep_basic=False)
+    assert report.tokens_after < report.tokens_before / 4
+    assert_same_on(source, tmp_path / "out", TEXTS)
+

@@ -72,6 +72,9 @@ def read_tokenizer(directory: Path) -> SourceTokenizer:
         source = SourceTokenizer(directory, "wordpiece", tokens, specials, has_vocab_txt=True)
         config = _read_json(directory / TOKENIZER_CONFIG) if (directory / TOKENIZER_CONFIG).is_file() else {}
         source.splits_cjk = config.get("tokenize_chinese_chars", True) is not False
+    elif any(directory.glob("*.model")):
+        raise ConfigError(f"{directory}: only a slow SentencePiece tokenizer (*.model), no {TOKENIZER_JSON}; write one "
+                          "with AutoTokenizer.from_pretrained(DIR).save_pretrained(DIR), then prune")
     else:
         raise ConfigError(f"{directory}: no {TOKENIZER_JSON} or {VOCAB_TXT}; prune-vocab supports {SUPPORTED}")
     source.special_ids |= _config_special_ids(directory, source.tokens)
