@@ -201,3 +201,27 @@ def test_other_families(tiny_models: dict[str, Path], tmp_path: Path, model_type
     assert report.tokens_after < report.tokens_before / 4
     assert_same_on(source, tmp_path / "out", TEXTS)
 
+
+
+def test_unigram_unknown_score_catch(tmp_path: Path) -> None:
+    # "pqrs" is pq + r + s (-60); p + qrs scores -65. Dropping the unused "p" leaves an unknown node
+    # there, scored min(score) - 10: -60 while "zzz" (-50) stays, but -30 if it went too, and then
+    # unk + qrs (-50) would win. prune-vocab keeps the lowest-scoring piece, so nothing changes.
+    from tokenizers import Tokenizer, models
+    from transformers import PreTrainedTokenizerFast
+
+    from tests import tiny
+
+    specials = [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
+    pieces = [("zzz", -50.0), ("p", -45.0), ("pq", -20.0), ("r", -20.0), ("s", -20.0), ("qrs", -20.0)]
+    naive = Tokenizer(models.Unigram(specials + [p for p in pieces if p[0] not in ("p", "zzz")], unk_id=3))
+    assert naive.encode("pqrs").ids == [3, 7]  # <unk> + qrs: what a pruning that lets the minimum rise would give
+    tok = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.Unigram(specials + pieces, unk_id=3)),
+                                  bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>")
+    tok.save_pretrained(str(tmp_path / "tok"))
+    source = tiny.save_tiny_model(tmp_path / "model", tmp_path / "tok", kind="base", layers=1, hidden=16)
+    assert load_tokenizer(source).tokenize("pqrs") == ["pq", "r", "s"]
+    prune_model(source, ["pqrs", "qrs"], tmp_path / "out", keep_basic=False)
+    pruned = load_tokenizer(tmp_path / "out")
+    assert "p" not in pruned.get_vocab() and "zzz" in pruned.get_vocab()
+    assert pruned.tokenize("pqrs") == ["pq", "r", "s"]
