@@ -80,3 +80,12 @@ def test_bad_input_is_one_red_line(tiny_models: dict[str, Path], tmp_path: Path,
 
 def test_help_lists_the_command() -> None:
     assert "prune-vocab" in CliRunner().invoke(app, ["--help"]).output
+
+
+def test_corpus_with_invalid_utf8_names_the_line(tiny_models: dict[str, Path], tmp_path: Path) -> None:
+    corpus = tmp_path / "bad.txt"
+    corpus.write_bytes("好的\n".encode() + b"\xff\xfe bad\n")
+    result = CliRunner(env={"COLUMNS": "400"}).invoke(app, ["prune-vocab", str(tiny_models["wordpiece-json"]),
+                                                            "--corpus", str(corpus), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "bad.txt:2: invalid UTF-8" in result.output

@@ -225,3 +225,17 @@ def test_unigram_unknown_score_catch(tmp_path: Path) -> None:
     pruned = load_tokenizer(tmp_path / "out")
     assert "p" not in pruned.get_vocab() and "zzz" in pruned.get_vocab()
     assert pruned.tokenize("pqrs") == ["pq", "r", "s"]
+
+
+def test_output_directory_rules(tiny_models: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="not empty and not a prune-vocab output"):
+        prune_model(tiny_models["wordpiece-txt"], TEXTS, out)
+    (out / "notes.txt").unlink()
+    # Rewriting an earlier output of a tokenizer.json model with a vocab.txt model: no stale tokenizer.json.
+    prune_model(tiny_models["wordpiece-json"], TEXTS, out, keep_basic=False)
+    prune_model(tiny_models["wordpiece-txt"], TEXTS[:1], out, keep_basic=False)
+    assert not (out / "tokenizer.json").exists()
+    assert_same_on(tiny_models["wordpiece-txt"], out, TEXTS[:1])

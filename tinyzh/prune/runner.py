@@ -27,7 +27,7 @@ from tinyzh.prune.model import (
     remap_config,
     vocab_rows,
 )
-from tinyzh.prune.tokenizer import SourceTokenizer, read_tokenizer, write_tokenizer
+from tinyzh.prune.tokenizer import TOKENIZER_FILES, SourceTokenizer, read_tokenizer, write_tokenizer
 from tinyzh.prune.vocab import choose_ids
 
 RECORD = "prune_vocab.json"
@@ -115,7 +115,7 @@ def prune_model(model: str | Path, texts: Sequence[str], output: str | Path, *, 
     report = _measure_before(net, source, source_dir, out_dir, len(texts))
     report.sliced = prune_rows(net, choice.keep)
     remap_config(net.config, choice.keep)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    _prepare_output(out_dir)
     with quiet_transformers():
         net.save_pretrained(str(out_dir))
     report.dropped_files = write_tokenizer(source, choice.keep, out_dir)
@@ -123,6 +123,17 @@ def prune_model(model: str | Path, texts: Sequence[str], output: str | Path, *, 
     _measure_after(report, net, choice)
     _write_record(out_dir, report, choice.keep, text_files)
     return report
+
+
+def _prepare_output(out_dir: Path) -> None:
+    """A new or empty directory, or an earlier prune-vocab output whose tokenizer files are removed first
+    (a stale tokenizer.json would shadow a new vocab.txt)."""
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        if not (out_dir / RECORD).is_file():
+            raise ConfigError(f"--output {out_dir} is not empty and not a prune-vocab output; give a new directory")
+        for name in (*TOKENIZER_FILES, RECORD):
+            (out_dir / name).unlink(missing_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
 
 
 def _measure_before(net: Any, source: SourceTokenizer, source_dir: Path, out_dir: Path, texts: int) -> PruneReport:

@@ -23,10 +23,11 @@ def read_corpus(paths: list[Path]) -> list[str]:
     """Every non-empty line of the corpus files, control characters removed as pregen removes them."""
     reader = CorpusReader(list(paths), max_line_chars=MAX_LINE_CHARS, max_document_chars=MAX_DOCUMENT_CHARS)
     lines = [line for document in reader.documents() for line in document]
-    if paths and reader.stats.invalid_utf8_lines:
-        raise InputError(f"{reader.stats.invalid_utf8_lines} line(s) are not UTF-8 (first: "
-                         f"{reader.stats.examples[0]}); fix or remove them so their tokens are not missed",
-                         path=paths[0] if len(paths) == 1 else None)
+    if reader.stats.invalid_utf8_lines:  # pregen skips such lines; here their tokens would be missed
+        notes = [e for e in reader.stats.examples if "invalid UTF-8" in e]  # may be crowded out by other notes
+        first = notes[0].removesuffix(", line skipped") if notes else "a corpus line is not UTF-8"
+        raise InputError(f"{first} ({reader.stats.invalid_utf8_lines} such line(s) in all); fix or remove them "
+                         "so the pruned vocabulary does not miss their tokens")
     return lines
 
 

@@ -31,6 +31,8 @@ COPIED_AS_IS = ("special_tokens_map.json",)  # tokenizer files that hold no ids
 # Slow-tokenizer files whose ids cannot be rewritten here; tokenizer.json / vocab.txt supersede them.
 DROPPED_PATTERNS = ("*.model", "merges.txt", "vocab.json")
 BERT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+# Every tokenizer file an output directory may hold (removed before an earlier output is rewritten).
+TOKENIZER_FILES = (TOKENIZER_JSON, VOCAB_TXT, TOKENIZER_CONFIG, ADDED_TOKENS, *COPIED_AS_IS, "merges.txt", "vocab.json")
 SUPPORTED = "vocab.txt (WordPiece) or tokenizer.json with a WordPiece or Unigram model"
 
 
