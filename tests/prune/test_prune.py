@@ -128,22 +128,50 @@ def test_vocab_txt_beside_tokenizer_json_is_rewritten_too(tiny_models: dict[str,
     assert len(lines) == len(kept_ids(tmp_path / "out"))
 
 
-def test_bpe_is_refused_clearly(tmp_path: Path, vocab_dir: Path) -> None:
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+def _bpe_model(tmp_path: Path, *, byte_level: bool, dropout: float | None = None) -> Path:
+    """A tiny BPE tokenizer (byte-level like RoBERTa's, or over characters with an unk) and encoder."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
     from tests import tiny
 
-    tok = Tokenizer(models.BPE(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.train_from_iterator(TEXTS * 3, trainer=trainers.BpeTrainer(vocab_size=80, special_tokens=["<unk>", "<pad>"]))
-    PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>").save_pretrained(
-        str(tmp_path / "bpe"))
-    model = tiny.save_tiny_bert(tmp_path / "model", vocab_dir, kind="base", layers=1, hidden=16)
-    for name in ("tokenizer.json", "tokenizer_config.json"):
-        (model / name).write_bytes((tmp_path / "bpe" / name).read_bytes())
-    with pytest.raises(ConfigError, match="BPE tokenizers are not supported"):
-        prune_model(model, TEXTS, tmp_path / "out")
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    tok = Tokenizer(models.BPE(unk_token=None if byte_level else "<unk>", dropout=dropout))
+    alphabet = pre_tokenizers.ByteLevel.alphabet() if byte_level else []
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False) if byte_level else pre_tokenizers.Whitespace()
+    if byte_level:
+        tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(tiny.spm_training_lines(), trainer=trainers.BpeTrainer(
+        vocab_size=900, special_tokens=specials, initial_alphabet=alphabet))
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
+    PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", cls_token="<s>",
+                            sep_token="</s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>"
+                            ).save_pretrained(str(tmp_path / "bpe"))
+    return tiny.save_tiny_model(tmp_path / "model", tmp_path / "bpe", model_type="roberta", kind="mlm", layers=1,
+                                hidden=16)
+
+
+@pytest.mark.parametrize("keep_basic", [True, False], ids=["keep-basic", "texts-only"])
+@pytest.mark.parametrize("byte_level", [True, False], ids=["byte-level", "characters"])
+def test_bpe_tokens_and_outputs_equal_on_the_texts(tmp_path: Path, byte_level: bool, keep_basic: bool) -> None:
+    source = _bpe_model(tmp_path, byte_level=byte_level)
+    report = prune_model(source, TEXTS, tmp_path / "out", keep_basic=keep_basic)
+    assert report.tokenizer == "bpe" and report.tokens_after < report.tokens_before
+    assert_same_on(source, tmp_path / "out", TEXTS)
+    pruned = json.loads((tmp_path / "out" / "tokenizer.json").read_text())["model"]
+    kept = set(pruned["vocab"])
+    assert pruned["merges"] and all(a in kept and b in kept and a + b in kept for a, b in pruned["merges"])
+    if byte_level:  # the byte alphabet stays, so nothing is ever unknown
+        assert len(load_tokenizer(tmp_path / "out").tokenize(UNSEEN + " xyz")) > 0
+        assert kept >= set(__import__("tokenizers").pre_tokenizers.ByteLevel.alphabet())
+    elif keep_basic:
+        out = load_tokenizer(tmp_path / "out")
+        assert out.unk_token_id not in out(UNSEEN)["input_ids"]
+
+
+def test_bpe_with_dropout_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="BPE dropout 0.1 makes tokenization random"):
+        prune_model(_bpe_model(tmp_path, byte_level=False, dropout=0.1), TEXTS, tmp_path / "out")
 
 
 def test_bad_model_directories(tiny_models: dict[str, Path], tmp_path: Path) -> None:

@@ -1,13 +1,11 @@
 """A checkpoint's tokenizer files: read the token of every id, write them back for a smaller vocabulary.
 
 Supported: ``vocab.txt`` (WordPiece, as BertTokenizer reads it) and ``tokenizer.json`` whose model is
-WordPiece or Unigram (SentencePiece). Every id inside the files is remapped: the model vocabulary,
+WordPiece, Unigram (SentencePiece) or BPE. Every id inside the files is remapped: the model vocabulary,
 Unigram's ``unk_id``, ``added_tokens``, the post-processor's special-token ids, padding, and the
 ``added_tokens_decoder`` / ``added_tokens.json`` of the transformers files. Kept tokens stay in old-id
-order, so the map old id -> new id is monotonic (new id = rank among the kept ids).
-
-BPE is refused: a BPE tokenizer applies merges in rank order, so keeping the final tokens is not
-enough (every intermediate of every merge chain would have to stay, with its merges).
+order, so the map old id -> new id is monotonic (new id = rank among the kept ids). A BPE model keeps
+the merges whose two parts and result are all kept (:mod:`tinyzh.prune.vocab` says why that is enough).
 """
 
 from __future__ import annotations
@@ -33,7 +31,7 @@ DROPPED_PATTERNS = ("*.model", "merges.txt", "vocab.json")
 BERT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 # Every tokenizer file an output directory may hold (removed before an earlier output is rewritten).
 TOKENIZER_FILES = (TOKENIZER_JSON, VOCAB_TXT, TOKENIZER_CONFIG, ADDED_TOKENS, *COPIED_AS_IS, "merges.txt", "vocab.json")
-SUPPORTED = "vocab.txt (WordPiece) or tokenizer.json with a WordPiece or Unigram model"
+SUPPORTED = "vocab.txt (WordPiece) or tokenizer.json with a WordPiece, Unigram or BPE model"
 
 
 @dataclass
@@ -45,12 +43,14 @@ class SourceTokenizer:
     """
 
     directory: Path
-    kind: str  # "wordpiece" or "unigram"
+    kind: str  # "wordpiece", "unigram" or "bpe"
     tokens: list[str]
     special_ids: set[int]
     scores: list[float] | None = None  # Unigram piece scores, by id
     byte_fallback: bool = False
     splits_cjk: bool = True  # WordPiece behind BERT's pre-tokenizer: CJK and punctuation are words alone
+    merges: list[tuple[str, str]] = field(default_factory=list, repr=False)  # BPE, in rank order
+    byte_level: bool = False  # BPE over GPT-2's byte alphabet (a ByteLevel pre-tokenizer)
     tokenizer_json: dict[str, Any] | None = field(default=None, repr=False)
     has_vocab_txt: bool = False
 
@@ -126,8 +126,7 @@ def _from_tokenizer_json(directory: Path, data: dict[str, Any]) -> SourceTokeniz
         source = SourceTokenizer(directory, "unigram", tokens, specials, scores=scores,
                                  byte_fallback=bool(model.get("byte_fallback")), splits_cjk=False)
     elif kind == "BPE":
-        raise ConfigError(f"{path}: BPE tokenizers are not supported (a pruned BPE vocabulary would need every "
-                          f"intermediate token of every merge chain the texts use); prune-vocab supports {SUPPORTED}")
+        source = _bpe_source(directory, data, path)
     else:
         raise ConfigError(f"{path}: tokenizer model {kind!r} is not supported; prune-vocab supports {SUPPORTED}")
     for added in data.get("added_tokens") or []:
@@ -140,6 +139,25 @@ def _from_tokenizer_json(directory: Path, data: dict[str, Any]) -> SourceTokeniz
     return source
 
 
+def _bpe_source(directory: Path, data: dict[str, Any], path: Path) -> SourceTokenizer:
+    model = data["model"]
+    if model.get("dropout"):
+        raise ConfigError(f"{path}: BPE dropout {model['dropout']} makes tokenization random; save the tokenizer "
+                          "with dropout null to prune it")
+    vocab = model.get("vocab") or {}
+    merges = [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in model.get("merges") or []]
+    specials = {vocab[model["unk_token"]]} if model.get("unk_token") in vocab else set()
+    byte_level = any(p.get("type") == "ByteLevel" for p in _nodes(data.get("pre_tokenizer"), "pretokenizers"))
+    return SourceTokenizer(directory, "bpe", _tokens_by_id(vocab, path), specials, splits_cjk=False,
+                           merges=merges, byte_level=byte_level)  # type: ignore[arg-type]
+
+
+def merge_result(source: SourceTokenizer, left: str, right: str) -> str:
+    """The token a BPE merge makes: the right part loses its continuing-subword prefix, as tokenizers does."""
+    prefix = (source.tokenizer_json or {}).get("model", {}).get("continuing_subword_prefix") or ""
+    return left + (right[len(prefix):] if prefix and right.startswith(prefix) else right)
+
+
 def _tokens_by_id(vocab: dict[str, int], path: Path) -> list[str]:
     tokens = [""] * len(vocab)
     for token, index in vocab.items():
@@ -150,15 +168,17 @@ def _tokens_by_id(vocab: dict[str, int], path: Path) -> list[str]:
     return tokens
 
 
+def _nodes(node: Any, key: str) -> list[dict[str, Any]]:
+    """A normalizer / pre-tokenizer and, for a Sequence, every member (``key`` names the member list)."""
+    if not isinstance(node, dict):
+        return []
+    return [node] + [x for child in node.get(key) or [] for x in _nodes(child, key)]
+
+
 def _bert_splits_cjk(data: dict[str, Any]) -> bool:
     """True when BERT's normalizer puts spaces around CJK and its pre-tokenizer splits punctuation off."""
-    def types(node: Any, key: str) -> list[dict[str, Any]]:
-        if not isinstance(node, dict):
-            return []
-        return [node] + [x for child in node.get(key) or [] for x in types(child, key)]
-
-    normalizers = types(data.get("normalizer"), "normalizers")
-    pre_tokenizers = types(data.get("pre_tokenizer"), "pretokenizers")
+    normalizers = _nodes(data.get("normalizer"), "normalizers")
+    pre_tokenizers = _nodes(data.get("pre_tokenizer"), "pretokenizers")
     return (any(n.get("type") == "BertNormalizer" and n.get("handle_chinese_chars") for n in normalizers)
             and any(p.get("type") == "BertPreTokenizer" for p in pre_tokenizers))
 
@@ -239,9 +259,14 @@ def _remap_tokenizer_json(source: SourceTokenizer, keep: list[int], new_id: dict
     data = copy.deepcopy(source.tokenizer_json)
     model = data["model"]
     size = _model_size(source, keep)
-    if source.kind == "wordpiece":
+    if source.kind in ("wordpiece", "bpe"):
         model["vocab"] = {source.tokens[old]: new_id[old] for old in keep[:size]}
-    else:
+    if source.kind == "bpe":
+        kept = set(model["vocab"])
+        merges = [(a, b) for a, b in source.merges if a in kept and b in kept and merge_result(source, a, b) in kept]
+        strings = bool(model.get("merges")) and isinstance(model["merges"][0], str)
+        model["merges"] = [f"{a} {b}" for a, b in merges] if strings else [[a, b] for a, b in merges]
+    elif source.kind == "unigram":
         # Scores are kept as they are: see tinyzh.prune.vocab for why the Viterbi path cannot change.
         model["vocab"] = [model["vocab"][old] for old in keep[:size]]
         if model.get("unk_id") is not None:
