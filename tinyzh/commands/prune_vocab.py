@@ -57,7 +57,7 @@ def prune_vocab(
 ) -> None:
     """Prune MODEL's vocabulary to the tokens the given texts produce (plus specials and basic characters).
 
-    Rebuilds the tokenizer (vocab.txt or tokenizer.json, WordPiece or Unigram) and slices the embedding
+    Rebuilds the tokenizer (vocab.txt or tokenizer.json: WordPiece, Unigram or BPE) and slices the embedding
     rows and the masked-LM decoder rows and bias. On the given texts the pruned model gives the same
     tokens (ids remapped) and the same outputs; prune_vocab.json records what was kept.
     """

@@ -40,7 +40,7 @@ class PruneReport:
 
     source: str
     output: str
-    tokenizer: str  # "wordpiece" or "unigram"
+    tokenizer: str  # "wordpiece", "unigram" or "bpe"
     texts: int
     tokens_before: int
     tokens_after: int
