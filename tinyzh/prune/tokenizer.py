@@ -54,11 +54,6 @@ class SourceTokenizer:
     tokenizer_json: dict[str, Any] | None = field(default=None, repr=False)
     has_vocab_txt: bool = False
 
-    @property
-    def files(self) -> list[str]:
-        return [name for name, present in ((VOCAB_TXT, self.has_vocab_txt),
-                                           (TOKENIZER_JSON, self.tokenizer_json is not None)) if present]
-
 
 def read_tokenizer(directory: Path) -> SourceTokenizer:
     """The tokenizer of a checkpoint directory; ``ConfigError`` for a kind that cannot be pruned."""
