@@ -98,13 +98,14 @@ def root(
 
 
 def _register_commands() -> None:
-    from tinyzh.commands import augment, demo, distill, evaluate, export, plugins, pregen
+    from tinyzh.commands import augment, demo, distill, evaluate, export, plugins, pregen, prune_vocab
 
     app.command("pregen")(pregen.pregen)
     app.command("distill")(distill.distill)
     app.command("augment")(augment.augment)
     app.command("eval")(evaluate.evaluate)
     app.command("export")(export.export)
+    app.command("prune-vocab", cls=prune_vocab.MultiValueCommand)(prune_vocab.prune_vocab)
     app.command("demo")(demo.demo)
     app.command("plugins")(plugins.plugins)
 
