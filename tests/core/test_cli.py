@@ -21,7 +21,7 @@ def test_version() -> None:
 def test_help_lists_every_command() -> None:
     result = CliRunner().invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("pregen", "distill", "augment", "eval", "plugins"):
+    for command in ("pregen", "distill", "augment", "eval", "plugins", "export", "demo", "prune-vocab"):
         assert command in result.output
 
 
