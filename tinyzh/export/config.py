@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ class ExportConfig:
     ``runs`` forward passes of a (``batch_size``, ``seq_len``) batch on ``threads`` CPU threads
     (None: PyTorch's default), after ``warmup`` passes, every variant timed in turn within one loop.
 
-    With ``task`` and ``data`` (a labelled dev file) each variant is scored on the dev set; an int8
+    With ``task`` (default: the one ``tinyzh eval --save-models`` recorded) and ``data`` (a labelled dev file) each variant is scored on the dev set; an int8
     variant scoring more than ``max_drop`` points below the PyTorch fp32 model is not chosen.
     ``calibration`` (default: ``train.json`` beside ``data``) gives the rows static int8 is
     calibrated on, ``calibration_rows`` of them drawn with a fixed seed.
@@ -55,6 +56,8 @@ class ExportConfig:
         self.output = Path(self.output) if self.output is not None else None
         self.data = Path(self.data) if self.data is not None else None
         self.calibration = Path(self.calibration) if self.calibration is not None else None
+        if self.task is None and self.data is not None:
+            self.task = _saved_task(self.model)
         self._check_choices()
         self._check_numbers()
         self._check_paths()
@@ -72,6 +75,8 @@ class ExportConfig:
             )
         if (self.task is None) != (self.data is None):
             raise ConfigError("--task and --data go together: give both (a task name and its labelled dev file)")
+        if self.calibration is not None and self.task is None:
+            raise ConfigError("--calibration is read as the task's training file: give --task and --data too")
 
     def _check_numbers(self) -> None:
         for name in ("seq_len", "batch_size", "runs", "calibration_rows", "dev_latency_rows"):
@@ -119,3 +124,14 @@ class ExportConfig:
             data[name] = None if data[name] is None else str(data[name])
         data["output"] = str(self.output_path)
         return data
+
+
+def _saved_task(model: Path) -> str | None:
+    """The task ``tinyzh eval --save-models`` recorded beside the checkpoint (tinyzh_eval.json), if any."""
+    record = model / "tinyzh_eval.json"
+    if not record.is_file():
+        return None
+    try:
+        return json.loads(record.read_text(encoding="utf-8")).get("task")
+    except (json.JSONDecodeError, AttributeError):
+        return None
