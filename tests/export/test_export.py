@@ -45,7 +45,8 @@ def test_onnx_round_trip_matches_pytorch(cls_dir: Path, tmp_path: Path) -> None:
     output = tmp_path / "deploy" / "student.onnx"
     report = export_model(ExportConfig(cls_dir, format="onnx", output=output, **QUICK))
     assert [row.variant for row in report.rows] == ["pytorch", "onnx unfused", "onnx"]
-    assert report.chosen == "onnx" and report.fusions["Attention"] == 2  # the fused graph is the one kept
+    assert report.fusions["Attention"] == 2  # both layers fused
+    assert report.chosen in ("onnx", "onnx unfused")  # the faster fp32 graph is kept
     # A fresh session on a batch shape the exporter never saw, with padding: dynamic axes and masks work.
     inputs = example_inputs(load_for_export(cls_dir), batch_size=4, seq_len=23, seed=7)
     session = ort.InferenceSession(str(output), providers=["CPUExecutionProvider"])

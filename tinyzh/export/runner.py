@@ -163,12 +163,16 @@ def _measure_dev(config: ExportConfig, forwards: dict[str, Forward], rows: list[
         row.dev_score, row.rows_per_s = gate.score(forwards[row.variant], dev)
         row.dev_delta = row.dev_score - rows[0].dev_score
     picked = range(min(config.dev_latency_rows, len(dev)))
-    alone = side_by_side(forwards, [dev.row(i) for i in picked], warmup=config.warmup)
-    tokenized = side_by_side_calls({
-        name: [lambda f=f, i=i: f(*dev.tokenize(i)) for i in picked] for name, f in forwards.items()
-    })
+    rows_alone = [dev.row(i) for i in picked]
+    calls: dict[tuple[str, str], list[Callable[[], object]]] = {}
+    for name, f in forwards.items():  # alone and tokenised alternate in one loop: same load for both
+        calls[name, "alone"] = [lambda f=f, row=row: f(*row) for row in rows_alone]
+        calls[name, "tokenized"] = [lambda f=f, i=i: f(*dev.tokenize(i)) for i in picked]
+    if config.warmup:  # warm every variant at short lengths first
+        side_by_side(forwards, rows_alone[: config.warmup])
+    medians = side_by_side_calls(calls)
     for row in rows:
-        row.dev_ms, row.dev_tokenized_ms = alone[row.variant], tokenized[row.variant]
+        row.dev_ms, row.dev_tokenized_ms = medians[row.variant, "alone"], medians[row.variant, "tokenized"]
 
 
 def _choose(config: ExportConfig, rows: list[Measurement], variants: list[Variant]) -> None:

@@ -13,6 +13,7 @@ import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -37,10 +38,10 @@ def side_by_side(
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def side_by_side_calls(calls: Mapping[str, Sequence[Callable[[], object]]]) -> dict[str, float]:
+def side_by_side_calls(calls: Mapping[Any, Sequence[Callable[[], object]]]) -> dict[Any, float]:
     """Like :func:`side_by_side` for prepared zero-argument calls: ``calls[name][i]`` is round i."""
     rounds = min(len(c) for c in calls.values())
-    times: dict[str, list[float]] = {name: [] for name in calls}
+    times: dict[Any, list[float]] = {name: [] for name in calls}
     with torch.no_grad():
         for i in range(rounds):
             for name, row in calls.items():

@@ -21,7 +21,7 @@ from tinyzh.export.config import ExportConfig
 from tinyzh.export.model import TensorModule, example_inputs, load_for_export
 
 TRACE_SHAPE = (2, 16)  # (B, T) the exporters trace with; batch 2 keeps the batch dimension dynamic
-RANDOM_CALIBRATION_LENGTHS = (8, 16, 32, 64, 128)  # tokens of the random rows used without a task
+RANDOM_CALIBRATION_LENGTHS = (8, 16, 32, 64)  # tokens of the random rows used without a task
 INT8_NAMES = {
     "int8-dynamic": "onnx int8 dynamic",
     "int8-dynamic-pc": "onnx int8 dynamic per-channel",
