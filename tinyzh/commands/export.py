@@ -31,7 +31,9 @@ def export(
         typer.Option("--output", "-o", help="File to write (default: MODEL/model[.int8].onnx or .pt)."),
     ] = None,
     task: Annotated[
-        str | None, typer.Option("--task", help="Task of the dev file (tnews, ocnli, …): turns on the gate.")
+        str | None, typer.Option(
+            "--task", help="Task of --data (tnews, ocnli, …; default: the one eval --save-models recorded)."
+        )
     ] = None,
     data: Annotated[
         Path | None, typer.Option("--data", help="Labelled dev file every variant is scored on.")
