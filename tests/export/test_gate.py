@@ -105,8 +105,14 @@ def test_each_int8_variant_matches_pytorch(tnews_model, tmp_path: Path, quantize
     assert [r.variant for r in report.rows][:3] == ["pytorch", "onnx unfused", "onnx"]
     assert report.chosen.startswith("onnx int8") and out.stat().st_size < report.rows[2].size_bytes
     assert report.fusions.get("Attention") == 2  # both layers' attention fused
+    import onnx
+
+    ops = {node.op_type for node in onnx.load(str(out)).graph.node}
     if quantize == "int8-static":
         assert report.calibration.startswith(f"20 rows of {dev.parent / 'train.json'}")
+        assert "QLinearMatMul" in ops
+    else:  # the fused graph, quantised: int8 attention weights and int8 embedding tables
+        assert {"QAttention", "QEmbedLayerNormalization", "MatMulInteger"} <= ops
     inputs = example_inputs(load_for_export(model_dir), batch_size=4, seq_len=21, seed=5)
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     names = ("input_ids", "attention_mask", "token_type_ids")
