@@ -96,7 +96,7 @@ def _fmt(value: float | None, spec: str) -> str:
 def _print_report(report: ExportReport) -> None:
     config = report.config
     gated = config.task is not None
-    title = f"tinyzh export: batch {config.batch_size} x {config.seq_len} tokens, {config.threads or 'all'} threads"
+    title = f"tinyzh export: batch {config.batch_size} x {config.seq_len} tokens, threads: {config.threads or 'all'}"
     table = Table(title=title)
     columns = ["variant", "size (MB)", "ms", "speed-up", "max |diff|"]
     if gated:
