@@ -44,7 +44,9 @@ def test_onnx_round_trip_matches_pytorch(cls_dir: Path, tmp_path: Path) -> None:
 
     output = tmp_path / "deploy" / "student.onnx"
     report = export_model(ExportConfig(cls_dir, format="onnx", output=output, **QUICK))
-    assert [row.variant for row in report.rows] == ["pytorch", "onnx"]
+    assert [row.variant for row in report.rows] == ["pytorch", "onnx unfused", "onnx"]
+    assert report.fusions["Attention"] == 2  # both layers fused
+    assert report.chosen in ("onnx", "onnx unfused")  # the faster fp32 graph is kept
     # A fresh session on a batch shape the exporter never saw, with padding: dynamic axes and masks work.
     inputs = example_inputs(load_for_export(cls_dir), batch_size=4, seq_len=23, seed=7)
     session = ort.InferenceSession(str(output), providers=["CPUExecutionProvider"])
@@ -56,7 +58,7 @@ def test_onnx_round_trip_matches_pytorch(cls_dir: Path, tmp_path: Path) -> None:
     # Deployable on its own: tokenizer and config beside the file, figures in the side file.
     assert {"config.json", "tokenizer.json"} <= set(report.copied)
     side = json.loads((tmp_path / "deploy" / "student.onnx.json").read_text())
-    assert side["config"]["format"] == "onnx" and side["rows"][1]["max_abs_diff"] < 1e-4
+    assert side["config"]["format"] == "onnx" and side["rows"][2]["max_abs_diff"] < 1e-4
 
 
 @needs_onnx
@@ -74,15 +76,16 @@ def test_cli_onnx_int8_is_smaller(cls_dir: Path, tmp_path: Path) -> None:
         "--runs",
         "1",
     ]
-    result = CliRunner().invoke(app, [*args, "--seq-len", "16"])
+    result = CliRunner().invoke(app, [*args, "--seq-len", "16"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert "onnx int8" in result.output and "speed-up" in result.output
-    rows = {
-        row["variant"]: row for row in json.loads(output.with_name(output.name + ".json").read_text())["rows"]
-    }
-    assert output.stat().st_size == rows["onnx int8"]["size_bytes"] < rows["onnx"]["size_bytes"]
-    assert rows["onnx"]["path"] == "(not kept)"  # the fp32 file was only measured
-    assert rows["onnx int8"]["max_abs_diff"] < 0.05  # int8 is close, not exact
+    assert "onnx int8 static" in result.output and "speed-up" in result.output
+    side = json.loads(output.with_name(output.name + ".json").read_text())
+    rows = {row["variant"]: row for row in side["rows"]}
+    chosen = rows[side["chosen"]]
+    assert side["chosen"].startswith("onnx int8") and chosen["note"] == "chosen: fastest, ungated"
+    assert output.stat().st_size == chosen["size_bytes"] < rows["onnx"]["size_bytes"]
+    assert rows["onnx"]["path"] == "(not kept)" and chosen["path"] == str(output)  # only the chosen file
+    assert all(rows[name]["max_abs_diff"] < 0.05 for name in rows if "int8" in name)  # close, not exact
 
 
 def test_torchscript_round_trip_and_int8(cls_dir: Path, tmp_path: Path) -> None:
@@ -97,6 +100,18 @@ def test_torchscript_round_trip_and_int8(cls_dir: Path, tmp_path: Path) -> None:
             got = load_torchscript(path)(*inputs)
         torch.testing.assert_close(got, expected, atol=atol, rtol=0)
     assert int8.output.stat().st_size < fp32.output.stat().st_size
+
+
+@needs_onnx
+@pytest.mark.parametrize("model_type", ["xlm-roberta", "ernie"])
+def test_other_families_fuse_and_match(model_type: str, tmp_path: Path) -> None:
+    """The "any teacher" families get the same fusions and stay within fp32 tolerance."""
+    tok = tiny.write_spm_tokenizer(tmp_path / "tok")
+    model_dir = tiny.save_tiny_model(tmp_path / model_type, tok, model_type=model_type, kind="cls", layers=2)
+    report = export_model(ExportConfig(model_dir, quantize="int8-dynamic", output=tmp_path / "m.onnx", **QUICK))
+    assert report.fusions["Attention"] == 2 and report.fusions["SkipLayerNormalization"] == 4
+    rows = {row.variant: row for row in report.rows}
+    assert rows["onnx"].max_abs_diff < 1e-4 and rows["onnx int8 dynamic"].max_abs_diff < 0.05
 
 
 def test_base_model_exports_hidden_states(tmp_path: Path) -> None:
@@ -114,6 +129,9 @@ def test_base_model_exports_hidden_states(tmp_path: Path) -> None:
     [
         (["--format", "tflite"], "--format 'tflite' is not supported; expected one of onnx, torchscript"),
         (["--quantize", "int4"], "--quantize 'int4' is not supported"),
+        (["--quantize", "int8-static", "-f", "torchscript"], "expected one of int8 or no --quantize"),
+        (["--task", "tnews"], "--task and --data go together"),
+        (["--max-drop", "-1"], "--max-drop must be >= 0 points"),
         (["--output", "model.onnx", "--format", "torchscript"], "should end in .pt for --format torchscript"),
         (["--runs", "0"], "--runs must be at least 1"),
     ],

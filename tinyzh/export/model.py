@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -17,6 +18,7 @@ from tinyzh.hf import load_error_reason, weights_errors
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 WEIGHT_PATTERNS = ("*.safetensors", "*.bin")
+ROBERTA_FAMILY = ("roberta", "xlm-roberta", "camembert")
 TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 
 
@@ -35,8 +37,12 @@ class TensorModule(torch.nn.Module):
         return getattr(out, self.output_name)
 
 
-def load_for_export(directory: Path) -> TensorModule:
-    """The checkpoint in ``directory`` in eval mode: a sequence classifier if it is one, else the encoder."""
+def load_for_export(directory: Path, attn_implementation: str | None = None) -> TensorModule:
+    """The checkpoint in ``directory`` in eval mode: a sequence classifier if it is one, else the encoder.
+
+    ``attn_implementation="eager"`` gives the attention graph ONNX Runtime's fusions recognise;
+    None keeps transformers' default (SDPA), which is what a PyTorch deployment runs.
+    """
     config_file = directory / "config.json"
     if not config_file.is_file():
         raise ConfigError(f"{directory} has no config.json; give a directory written by save_pretrained")
@@ -45,20 +51,20 @@ def load_for_export(directory: Path) -> TensorModule:
     from tinyzh.hf import quiet_transformers
 
     with quiet_transformers():
-        return _load(directory, is_classifier)
+        return _load(directory, is_classifier, attn_implementation)
 
 
-def _load(directory: Path, is_classifier: bool) -> TensorModule:
+def _load(directory: Path, is_classifier: bool, attn_implementation: str | None) -> TensorModule:
     from transformers import AutoModel, AutoModelForSequenceClassification
 
+    options = {} if attn_implementation is None else {"attn_implementation": attn_implementation}
     try:
         if is_classifier:
-            model, output_name = AutoModelForSequenceClassification.from_pretrained(str(directory)), "logits"
+            model = AutoModelForSequenceClassification.from_pretrained(str(directory), **options)
+            output_name = "logits"
         else:  # a base or masked-LM checkpoint: export the encoder, whose states a caller pools itself
-            model, output_name = (
-                AutoModel.from_pretrained(str(directory), add_pooling_layer=False),
-                "last_hidden_state",
-            )
+            model = AutoModel.from_pretrained(str(directory), add_pooling_layer=False, **options)
+            output_name = "last_hidden_state"
     except weights_errors() as exc:
         raise ConfigError(f"could not load {directory} ({load_error_reason(exc)})") from None
     except (OSError, ValueError) as exc:
@@ -78,7 +84,6 @@ def example_inputs(
     first 5 vocabulary entries (BERT's special tokens).
     """
     config = module.model.config
-    seq_len = min(seq_len, config.max_position_embeddings)
     generator = torch.Generator().manual_seed(seed)
     input_ids = torch.randint(5, config.vocab_size, (batch_size, seq_len), generator=generator)
     attention_mask = torch.ones_like(input_ids)
@@ -88,6 +93,25 @@ def example_inputs(
     token_type_ids = torch.zeros_like(input_ids)
     token_type_ids[:, seq_len // 2 :] = 1  # a sentence pair: segment B is the second half
     return input_ids, attention_mask, token_type_ids
+
+
+def max_tokens(config: Any) -> int:
+    """Longest input the model takes: ``max_position_embeddings``, less RoBERTa's padding offset."""
+    limit = int(config.max_position_embeddings)
+    if getattr(config, "model_type", "") in ROBERTA_FAMILY:  # positions start at pad_token_id + 1
+        limit -= int(config.pad_token_id or 0) + 1
+    return limit
+
+
+def check_seq_len(module: TensorModule, seq_len: int, directory: Path) -> None:
+    """A ``ConfigError`` when ``--seq-len`` is longer than the model can take (never clip silently)."""
+    config = module.model.config
+    limit = max_tokens(config)
+    if seq_len > limit:
+        raise ConfigError(
+            f"--seq-len {seq_len} is longer than {directory}'s max_position_embeddings "
+            f"({config.max_position_embeddings}, so at most {limit} tokens); give --seq-len {limit} or less"
+        )
 
 
 def checkpoint_bytes(directory: Path) -> int:

@@ -114,6 +114,9 @@ class OnnxRunner:
         options.intra_op_num_threads = threads or torch.get_num_threads()
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # errors only
+        # Idle threads spin by default, taking the cores from whatever runs next: side-by-side
+        # timings (PyTorch, other sessions) would measure that instead of the model.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:

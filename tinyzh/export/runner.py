@@ -1,21 +1,21 @@
-"""``export_model``: write the deployable file, check it against PyTorch, measure size and latency.
+"""``export_model``: build every variant, check it against PyTorch, time and score it, keep the best.
 
 Every export is checked on a batch of another shape than the one it was traced with, padding
 included, so a graph that baked in a shape or ignores ``attention_mask`` fails here, not in
-production. The report has one row per variant — the PyTorch checkpoint, the fp32 export and, with
-``--quantize int8``, the int8 export (the fp32 one is then written to a temp dir only to be measured).
+production. Variants are built in a scratch directory; the one chosen (see
+:func:`tinyzh.export.gate.choose`) is copied to ``config.output_path``. The report has one row per
+variant: the PyTorch checkpoint, the fp32 export(s) and, with ``--quantize``, the int8 ones.
 Usage::
 
-    report = export_model(ExportConfig(Path("student"), format="onnx", quantize="int8"))
-    report.rows[-1].latency_ms, report.output
+    report = export_model(ExportConfig(Path("student"), quantize="int8", task="tnews", data=dev))
+    report.chosen, report.output, [(r.variant, r.latency_ms, r.dev_delta) for r in report.rows]
 """
 
 from __future__ import annotations
 
 import json
-import statistics
+import shutil
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,16 +24,19 @@ from typing import Any
 import torch
 
 from tinyzh.errors import TinyzhError
+from tinyzh.export import gate
 from tinyzh.export.config import ExportConfig
 from tinyzh.export.model import (
     TensorModule,
+    check_seq_len,
     checkpoint_bytes,
     copy_side_files,
     example_inputs,
     load_for_export,
 )
+from tinyzh.export.timing import cpu_info, side_by_side, side_by_side_calls
+from tinyzh.export.variants import Variant, build_variants
 
-TRACE_SHAPE = (2, 16)  # (B, T) the exporters trace with; batch 2 keeps the batch dimension dynamic
 CHECK_SHAPE = (3, 11)  # (B, T) of the comparison batch: deliberately not TRACE_SHAPE
 FP32_TOLERANCE = 1e-4  # max |export - pytorch| allowed, plus 1e-3 of the largest |output|
 
@@ -42,13 +45,19 @@ Forward = Callable[..., torch.Tensor]
 
 @dataclass
 class Measurement:
-    """One row of the report."""
+    """One row of the report; the dev columns are None without ``--task``/``--data``."""
 
-    variant: str  # "pytorch", "onnx", "onnx int8", "torchscript", "torchscript int8"
+    variant: str  # "pytorch", "onnx", "onnx int8 dynamic", "torchscript int8", ...
     path: str
     size_bytes: int
-    latency_ms: float  # median of config.runs forward passes
+    latency_ms: float  # median, batch_size x seq_len
     max_abs_diff: float | None = None  # vs PyTorch on the check batch; None for PyTorch itself
+    dev_score: float | None = None  # task metric in points
+    dev_delta: float | None = None  # dev_score - PyTorch's
+    dev_ms: float | None = None  # median, batch 1 at each dev row's own length, model alone
+    dev_tokenized_ms: float | None = None  # the same with the fast tokenizer in the loop
+    rows_per_s: float | None = None  # dev rows per second in batches of 32
+    note: str = ""
 
 
 @dataclass
@@ -57,25 +66,29 @@ class ExportReport:
     output: Path
     rows: list[Measurement] = field(default_factory=list)
     copied: list[str] = field(default_factory=list)  # side files copied beside the output
+    chosen: str = ""
+    fusions: dict[str, int] = field(default_factory=dict)  # fused op -> count (ONNX, optimised)
+    calibration: str = ""  # what static int8 was calibrated on
+    cpu: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "config": self.config.to_dict(),
             "output": str(self.output),
+            "chosen": self.chosen,
+            "fusions": self.fusions,
+            "calibration": self.calibration,
+            "cpu": self.cpu,
             "rows": [asdict(r) for r in self.rows],
         }
 
 
-def measure_latency(forward: Forward, inputs: tuple[torch.Tensor, ...], runs: int, warmup: int) -> float:
-    """Median wall time of one call in milliseconds."""
-    times = []
-    with torch.no_grad():
-        for i in range(warmup + runs):
-            start = time.perf_counter()
-            forward(*inputs)
-            if i >= warmup:
-                times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+def export_model(config: ExportConfig) -> ExportReport:
+    """Export, verify, measure and choose; see the module docstring."""
+    from tinyzh.hf import quiet_transformers
+
+    with quiet_transformers():  # tracing triggers transformers' one-time config warnings
+        return _export_model(config)
 
 
 def _max_diff(forward: Forward, reference: torch.Tensor, inputs: tuple[torch.Tensor, ...]) -> float:
@@ -83,73 +96,88 @@ def _max_diff(forward: Forward, reference: torch.Tensor, inputs: tuple[torch.Ten
         return float((forward(*inputs).float() - reference).abs().max())
 
 
-def _export_onnx(
-    module: TensorModule, trace: tuple, config: ExportConfig, scratch: Path
-) -> list[tuple[str, Path, Forward]]:
-    from tinyzh.export.onnx_format import OnnxRunner, export_onnx, quantize_onnx
-
-    fp32_path = scratch / "model.onnx" if config.quantize else config.output_path
-    export_onnx(module, trace, fp32_path, opset=config.opset)
-    variants = [("onnx", fp32_path, OnnxRunner(fp32_path, config.threads))]
-    if config.quantize:
-        int8_path = quantize_onnx(fp32_path, config.output_path)
-        variants.append(("onnx int8", int8_path, OnnxRunner(int8_path, config.threads)))
-    return variants
-
-
-def _export_torchscript(
-    module: TensorModule, trace: tuple, config: ExportConfig, scratch: Path
-) -> list[tuple[str, Path, Forward]]:
-    from tinyzh.export.torchscript_format import export_torchscript, load_torchscript, quantize_int8
-
-    fp32_path = scratch / "model.pt" if config.quantize else config.output_path
-    export_torchscript(module, trace, fp32_path)
-    variants = [("torchscript", fp32_path, load_torchscript(fp32_path))]
-    if config.quantize:
-        int8_path = export_torchscript(quantize_int8(module), trace, config.output_path)
-        variants.append(("torchscript int8", int8_path, load_torchscript(int8_path)))
-    return variants
-
-
 def _check_fp32(variant: str, diff: float, reference: torch.Tensor) -> None:
     limit = FP32_TOLERANCE + 1e-3 * float(reference.abs().max())
     if diff > limit:
         raise TinyzhError(
             f"the {variant} export disagrees with PyTorch by {diff:.2e} (allowed {limit:.2e}); "
-            "the file was written but should not be deployed — please report this with the model config"
+            "it should not be deployed — please report this with the model config"
         )
-
-
-def export_model(config: ExportConfig) -> ExportReport:
-    """Export, verify and measure; see the module docstring."""
-    from tinyzh.hf import quiet_transformers
-
-    with quiet_transformers():  # tracing triggers transformers' one-time config warnings
-        return _export_model(config)
 
 
 def _export_model(config: ExportConfig) -> ExportReport:
     if config.threads:
         torch.set_num_threads(config.threads)
     module = load_for_export(config.model)
-    trace = example_inputs(module, *TRACE_SHAPE, seed=0)
+    check_seq_len(module, config.seq_len, config.model)
     check = example_inputs(module, *CHECK_SHAPE, seed=1)
-    bench = example_inputs(module, config.batch_size, config.seq_len, seed=2, pad=False)
     with torch.no_grad():
         reference = module(*check).float()
-    report = ExportReport(config, config.output_path)
-    torch_ms = measure_latency(module, bench, config.runs, config.warmup)
-    report.rows.append(Measurement("pytorch", str(config.model), checkpoint_bytes(config.model), torch_ms))
-    exporter = _export_onnx if config.format == "onnx" else _export_torchscript
+    dev = None
+    if config.task is not None:
+        from tinyzh.plugins import get_task
+
+        dev = gate.load_dev_set(get_task(config.task), config.data, module, config.model, config.max_dev_examples)
+    report = ExportReport(config, config.output_path, cpu=cpu_info())
     with tempfile.TemporaryDirectory(prefix="tinyzh-export-") as scratch:
-        for variant, path, forward in exporter(module, trace, config, Path(scratch)):
-            diff = _max_diff(forward, reference, check)
-            if not variant.endswith("int8"):
-                _check_fp32(variant, diff, reference)
-            latency = measure_latency(forward, bench, config.runs, config.warmup)
-            kept = str(path) if path == config.output_path else "(not kept)"
-            report.rows.append(Measurement(variant, kept, path.stat().st_size, latency, diff))
+        built = build_variants(config, module, dev, Path(scratch))
+        report.fusions, report.calibration = built.fusions, built.calibration
+        rows = _measure(config, module, built.variants, reference, check, dev)
+        _choose(config, rows, built.variants)
+        report.chosen = next(r.variant for r in rows if r.note.startswith("chosen"))
+        chosen_path = next(v.path for v in built.variants if v.name == report.chosen)
+        config.output_path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(chosen_path, config.output_path)
+    for row in rows[1:]:
+        row.path = str(config.output_path) if row.variant == report.chosen else "(not kept)"
+    report.rows = rows
     report.copied = copy_side_files(config.model, config.output_path.parent)
     sidecar = config.output_path.with_name(config.output_path.name + ".json")
     sidecar.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return report
+
+
+def _measure(config: ExportConfig, module: TensorModule, variants: list[Variant], reference: torch.Tensor,
+             check: tuple[torch.Tensor, ...], dev: gate.DevSet | None) -> list[Measurement]:
+    """One row per variant (PyTorch first): check difference, latency side by side, dev columns."""
+    rows = [Measurement("pytorch", str(config.model), checkpoint_bytes(config.model), 0.0, note="reference")]
+    for v in variants:
+        diff = _max_diff(v.forward, reference, check)
+        if not v.is_int8:
+            _check_fp32(v.name, diff, reference)
+        rows.append(Measurement(v.name, str(v.path), v.path.stat().st_size, 0.0, diff))
+    forwards: dict[str, Forward] = {"pytorch": module, **{v.name: v.forward for v in variants}}
+    bench = example_inputs(module, config.batch_size, config.seq_len, seed=2, pad=False)
+    latency = side_by_side(forwards, [bench] * config.runs, warmup=config.warmup)
+    for row in rows:
+        row.latency_ms = latency[row.variant]
+    if dev is not None:
+        _measure_dev(config, forwards, rows, dev)
+    return rows
+
+
+def _measure_dev(config: ExportConfig, forwards: dict[str, Forward], rows: list[Measurement],
+                 dev: gate.DevSet) -> None:
+    """Dev score and throughput (batch 32), then batch-1 latency on real rows, alone and tokenised."""
+    for row in rows:
+        row.dev_score, row.rows_per_s = gate.score(forwards[row.variant], dev)
+        row.dev_delta = row.dev_score - rows[0].dev_score
+    picked = range(min(config.dev_latency_rows, len(dev)))
+    rows_alone = [dev.row(i) for i in picked]
+    calls: dict[tuple[str, str], list[Callable[[], object]]] = {}
+    for name, f in forwards.items():  # alone and tokenised alternate in one loop: same load for both
+        calls[name, "alone"] = [lambda f=f, row=row: f(*row) for row in rows_alone]
+        calls[name, "tokenized"] = [lambda f=f, i=i: f(*dev.tokenize(i)) for i in picked]
+    if config.warmup:  # warm every variant at short lengths first
+        side_by_side(forwards, rows_alone[: config.warmup])
+    medians = side_by_side_calls(calls)
+    for row in rows:
+        row.dev_ms, row.dev_tokenized_ms = medians[row.variant, "alone"], medians[row.variant, "tokenized"]
+
+
+def _choose(config: ExportConfig, rows: list[Measurement], variants: list[Variant]) -> None:
+    is_int8 = {v.name: v.is_int8 for v in variants}
+    candidates = [gate.Candidate(r.variant, r.latency_ms, r.dev_delta, is_int8[r.variant]) for r in rows[1:]]
+    _, notes = gate.choose(candidates, config.max_drop, want_int8=config.quantize is not None)
+    for row in rows[1:]:
+        row.note = notes[row.variant]
