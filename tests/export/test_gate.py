@@ -175,3 +175,26 @@ def test_task_needs_a_classifier_of_its_labels(tmp_path: Path) -> None:
         export_model(ExportConfig(model_dir, task="tnews", data=dev, **QUICK))
     with pytest.raises(ConfigError, match="--task and --data go together"):
         ExportConfig(model_dir, task="tnews")
+
+
+def test_prune_keeps_only_the_rows_the_task_needs_and_the_same_dev_score(tnews_model, tmp_path: Path) -> None:
+    import onnx
+
+    model_dir, dev = tnews_model
+    full = export_model(ExportConfig(model_dir, quantize="int8-dynamic", task="tnews", data=dev,
+                                     output=tmp_path / "full" / "m.onnx", **QUICK))
+    pruned = export_model(ExportConfig(model_dir, quantize="int8-dynamic", task="tnews", data=dev, prune=True,
+                                       output=tmp_path / "pruned" / "m.onnx", **QUICK))
+    assert pruned.pruned["tokens_before"] == len(tiny.vocab_tokens()) > pruned.pruned["tokens_after"]
+    assert [r.dev_score for r in pruned.rows] == [r.dev_score for r in full.rows]  # same predictions on dev
+    graph = onnx.load(str(tmp_path / "pruned" / "m.onnx")).graph
+    rows = {tuple(i.dims)[0] for i in graph.initializer if len(i.dims) == 2 and i.dims[1] == 64}
+    assert pruned.pruned["tokens_after"] in rows and len(tiny.vocab_tokens()) not in rows
+    from transformers import AutoTokenizer
+
+    assert len(AutoTokenizer.from_pretrained(str(tmp_path / "pruned"))) == pruned.pruned["tokens_after"]
+
+
+def test_prune_needs_task_and_data(tnews_model) -> None:
+    with pytest.raises(ConfigError, match="--prune keeps the embedding rows"):
+        ExportConfig(tnews_model[0], prune=True)

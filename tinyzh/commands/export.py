@@ -51,6 +51,9 @@ def export(
     max_dev_examples: Annotated[
         int | None, typer.Option("--max-dev-examples", help="Score only the first N dev rows.")
     ] = None,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Keep only the embedding rows the task's files (beside --data) need.")
+    ] = False,
     optimize: Annotated[
         bool,
         typer.Option("--optimize/--no-optimize", help="ONNX Runtime's fused attention, LayerNorm and GELU."),
@@ -80,6 +83,7 @@ def export(
         calibration=calibration,
         calibration_rows=calibration_rows,
         max_dev_examples=max_dev_examples,
+        prune=prune,
         optimize=optimize,
         seq_len=seq_len,
         batch_size=batch_size,
@@ -89,6 +93,10 @@ def export(
     with output_lock(config.output_path, "export", kind="file"):
         report = export_model(config)
     _print_report(report)
+    if report.pruned:
+        p = report.pruned
+        Console().print(f"pruned: {p['tokens_before']:,} -> {p['tokens_after']:,} tokens, "
+                      f"{p['bytes_before'] / 1e6:.1f} -> {p['bytes_after'] / 1e6:.1f} MB of PyTorch weights")
 
 
 def _fmt(value: float | None, spec: str) -> str:

@@ -50,6 +50,7 @@ class ExportConfig:
     max_drop: float = 1.0  # points of the task's metric (accuracy 0-100)
     max_dev_examples: int | None = None
     dev_latency_rows: int = 50  # dev rows timed one at a time for the batch-1 "real length" columns
+    prune: bool = False  # keep only the embedding rows the task's files need (tinyzh prune-vocab)
 
     def __post_init__(self) -> None:
         self.model = Path(self.model)
@@ -58,6 +59,11 @@ class ExportConfig:
         self.calibration = Path(self.calibration) if self.calibration is not None else None
         if self.task is None and self.data is not None:
             self.task = _saved_task(self.model)
+        if self.prune and (self.task is None or self.data is None):
+            raise ConfigError("--prune keeps the embedding rows the task's files need: give --task and --data")
+        if self.prune and self.output_path.parent.resolve() == self.model.resolve():
+            raise ConfigError(f"--prune writes the pruned tokenizer and config beside the output: give an --output "
+                              f"outside {self.model} (its own tokenizer files must stay)")
         self._check_choices()
         self._check_numbers()
         self._check_paths()

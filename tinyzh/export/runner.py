@@ -17,7 +17,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,7 @@ class ExportReport:
     fusions: dict[str, int] = field(default_factory=dict)  # fused op -> count (ONNX, optimised)
     calibration: str = ""  # what static int8 was calibrated on
     cpu: dict[str, Any] = field(default_factory=dict)
+    pruned: dict[str, Any] = field(default_factory=dict)  # the prune-vocab report with --prune
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +80,7 @@ class ExportReport:
             "fusions": self.fusions,
             "calibration": self.calibration,
             "cpu": self.cpu,
+            "pruned": self.pruned,
             "rows": [asdict(r) for r in self.rows],
         }
 
@@ -108,8 +110,35 @@ def _check_fp32(variant: str, diff: float, reference: torch.Tensor) -> None:
 def _export_model(config: ExportConfig) -> ExportReport:
     if config.threads:
         torch.set_num_threads(config.threads)
-    module = load_for_export(config.model)
-    check_seq_len(module, config.seq_len, config.model)
+    with tempfile.TemporaryDirectory(prefix="tinyzh-export-") as scratch:
+        pruned = prune_for_task(config, Path(scratch) / "pruned") if config.prune else None
+        model_dir = Path(pruned.output) if pruned is not None else config.model
+        # Every step (the eager reload for ONNX fusions included) reads the pruned checkpoint.
+        source = replace(config, model=model_dir, output=config.output_path, prune=False) if pruned else config
+        report = _export_from(source, model_dir, Path(scratch))
+        report.config = config
+        report.pruned = asdict(pruned) if pruned is not None else {}
+        report.copied = copy_side_files(model_dir, config.output_path.parent)
+    sidecar = config.output_path.with_name(config.output_path.name + ".json")
+    sidecar.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return report
+
+
+def prune_for_task(config: ExportConfig, output: Path) -> Any:
+    """The model pruned to the embedding rows the task's files need (``--prune``): every ``*.json`` task file
+    beside ``--data`` (train, dev, test), plus the calibration file; the basic CJK/ASCII rows stay."""
+    from tinyzh.prune import prune_model
+    from tinyzh.prune.texts import read_task_texts
+
+    assert config.data is not None and config.task is not None  # ExportConfig checks --prune needs them
+    files = sorted({config.data, *config.data.parent.glob("*.json"), *([config.calibration] if config.calibration else [])})
+    files = [f for f in files if f.is_file() and not f.name.endswith(".onnx.json")]
+    return prune_model(config.model, read_task_texts(config.task, files), output, text_files=files)
+
+
+def _export_from(config: ExportConfig, model_dir: Path, scratch: Path) -> ExportReport:
+    module = load_for_export(model_dir)
+    check_seq_len(module, config.seq_len, model_dir)
     check = example_inputs(module, *CHECK_SHAPE, seed=1)
     with torch.no_grad():
         reference = module(*check).float()
@@ -117,23 +146,19 @@ def _export_model(config: ExportConfig) -> ExportReport:
     if config.task is not None:
         from tinyzh.plugins import get_task
 
-        dev = gate.load_dev_set(get_task(config.task), config.data, module, config.model, config.max_dev_examples)
+        dev = gate.load_dev_set(get_task(config.task), config.data, module, model_dir, config.max_dev_examples)
     report = ExportReport(config, config.output_path, cpu=cpu_info())
-    with tempfile.TemporaryDirectory(prefix="tinyzh-export-") as scratch:
-        built = build_variants(config, module, dev, Path(scratch))
-        report.fusions, report.calibration = built.fusions, built.calibration
-        rows = _measure(config, module, built.variants, reference, check, dev)
-        _choose(config, rows, built.variants)
-        report.chosen = next(r.variant for r in rows if r.note.startswith("chosen"))
-        chosen_path = next(v.path for v in built.variants if v.name == report.chosen)
-        config.output_path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(chosen_path, config.output_path)
+    built = build_variants(config, module, dev, scratch)
+    report.fusions, report.calibration = built.fusions, built.calibration
+    rows = _measure(config, module, built.variants, reference, check, dev)
+    _choose(config, rows, built.variants)
+    report.chosen = next(r.variant for r in rows if r.note.startswith("chosen"))
+    chosen_path = next(v.path for v in built.variants if v.name == report.chosen)
+    config.output_path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(chosen_path, config.output_path)
     for row in rows[1:]:
         row.path = str(config.output_path) if row.variant == report.chosen else "(not kept)"
     report.rows = rows
-    report.copied = copy_side_files(config.model, config.output_path.parent)
-    sidecar = config.output_path.with_name(config.output_path.name + ".json")
-    sidecar.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return report
 
 
