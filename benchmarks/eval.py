@@ -27,7 +27,7 @@ def build_model(directory: Path, vocab_dir: Path, layers: int, hidden: int) -> P
     from transformers import BertConfig, BertModel
 
     from tinyzh.config import get_preset
-    from tinyzh.tokenizers.bert_chinese import load_hf_tokenizer
+    from tinyzh.hf import load_hf_tokenizer
 
     tokenizer = load_hf_tokenizer(str(vocab_dir))
     preset = get_preset("tinybert-4")  # 4 layers, hidden 312, intermediate 1200, 12 heads

@@ -43,7 +43,7 @@ def pretrain(size: QualitySize, vocab: Path, out: Path, seed: int) -> tuple[Path
 def distill_general(size: QualitySize, vocab: Path, teacher: Path, out: Path, seed: int) -> Path:
     from tinyzh.demo.teacher import write_student_config
     from tinyzh.distill import DistillConfig, run_distill
-    from tinyzh.tokenizers.bert_chinese import load_hf_tokenizer
+    from tinyzh.hf import load_hf_tokenizer
 
     vocab_size = len(load_hf_tokenizer(str(vocab)))
     student = write_student_config(out / "student-config.json", size.student, vocab_size, size.positions)
@@ -173,9 +173,9 @@ def speed(model_dir: Path, task_name: str, dev: Path, max_len: int, examples: in
 
     from tinyzh import plugins
     from tinyzh.evaluate.finetune import load_classifier
+    from tinyzh.hf import load_hf_tokenizer
     from tinyzh.tasks.data import load_split
     from tinyzh.tasks.features import encode_examples, inputs_of
-    from tinyzh.tokenizers.bert_chinese import load_hf_tokenizer
 
     task = plugins.get_task(task_name)
     model = load_classifier(str(model_dir), task, trained=True).eval()

@@ -10,10 +10,10 @@ from typer.testing import CliRunner
 
 from tinyzh.augment.config import AugmentConfig
 from tinyzh.augment.runner import run_augment
+from tinyzh.chinese import is_cjk
 from tinyzh.cli import app
 from tinyzh.errors import ConfigError
 from tinyzh.plugins import EntryPointSpec, use_entry_points
-from tinyzh.tokenizers.bert_chinese import is_cjk
 
 SYNONYMS = "高兴 快乐 开心 愉快 欢喜\n喜欢 喜爱 爱好 热爱\n漂亮 美丽 好看\n城市 都市 城镇\n东西 物品 物件\n"
 

@@ -3,20 +3,20 @@ from __future__ import annotations
 import pytest
 from transformers import BertConfig
 
-from tinyzh.config import STUDENT_PRESETS, StudentPreset, get_preset
+from tinyzh.config import STUDENT_PRESETS, BertShape, get_preset
 from tinyzh.errors import ConfigError
 
 
 def test_tinybert_presets_match_the_paper() -> None:
     four = get_preset("tinybert-4")
-    assert (four.num_hidden_layers, four.hidden_size, four.intermediate_size, four.num_attention_heads) == (4, 312, 1200, 12)
+    assert (four.layers, four.hidden, four.intermediate, four.heads) == (4, 312, 1200, 12)
     six = get_preset("tinybert-6")
-    assert (six.num_hidden_layers, six.hidden_size, six.intermediate_size, six.num_attention_heads) == (6, 768, 3072, 12)
+    assert (six.layers, six.hidden, six.intermediate, six.heads) == (6, 768, 3072, 12)
 
 
 def test_presets_build_bert_configs() -> None:
     for preset in STUDENT_PRESETS.values():
-        config = BertConfig(vocab_size=100, **preset.to_bert_config_kwargs())
+        config = BertConfig(vocab_size=100, **preset.config_kwargs())
         assert config.hidden_size // config.num_attention_heads * config.num_attention_heads == config.hidden_size
 
 
@@ -27,4 +27,4 @@ def test_unknown_preset_lists_available() -> None:
 
 def test_preset_validates_heads() -> None:
     with pytest.raises(ConfigError, match="not divisible"):
-        StudentPreset(num_hidden_layers=2, hidden_size=100, intermediate_size=10, num_attention_heads=12)
+        BertShape(layers=2, hidden=100, heads=12, intermediate=10)

@@ -18,8 +18,8 @@ from tinyzh.evaluate.finetune import load_classifier, predict, total_steps
 from tinyzh.evaluate.metrics import accuracy, get_metric, macro_f1
 from tinyzh.evaluate.runner import run_eval
 from tinyzh.evaluate.submission import write_submission, zip_submissions
+from tinyzh.hf import load_hf_tokenizer
 from tinyzh.tasks.features import encode_examples
-from tinyzh.tokenizers.bert_chinese import load_hf_tokenizer
 
 
 def test_metrics() -> None:

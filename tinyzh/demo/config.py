@@ -8,25 +8,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from tinyzh.config import BertShape, CommandConfig
 from tinyzh.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class BertShape:
-    layers: int
-    hidden: int
-    heads: int
-    intermediate: int
-
-    def config_kwargs(self) -> dict[str, Any]:
-        return {
-            "num_hidden_layers": self.layers,
-            "hidden_size": self.hidden,
-            "num_attention_heads": self.heads,
-            "intermediate_size": self.intermediate,
-        }
 
 
 @dataclass(frozen=True)
@@ -84,9 +69,11 @@ SIZES: dict[str, DemoSize] = {
 }
 
 
-@dataclass
-class DemoConfig:
+@dataclass(frozen=True)
+class DemoConfig(CommandConfig):
     """Where the demo writes, which size it runs, and its seed."""
+
+    RUN_ONLY: ClassVar[frozenset[str]] = frozenset({"output", "overwrite", "threads"})
 
     output: Path = Path("tinyzh-demo")
     size: str = "default"
@@ -96,7 +83,7 @@ class DemoConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.output = Path(self.output)
+        self._set("output", Path(self.output))
         if self.size not in SIZES:
             raise ConfigError(f"--size {self.size!r} is not a demo size; expected one of {', '.join(SIZES)}")
         if self.seed < 0:
@@ -109,7 +96,4 @@ class DemoConfig:
         return SIZES[self.size]
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["output"] = str(self.output)
-        data["size_settings"] = asdict(self.shape)
-        return data
+        return {**super().to_dict(), "size_settings": asdict(self.shape)}

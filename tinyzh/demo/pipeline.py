@@ -223,7 +223,7 @@ def _finetune(
 def _distill_general(config: DemoConfig, size: DemoSize, vocab: Path, teacher_mlm: Path, out: Path) -> None:
     from tinyzh.demo.teacher import write_student_config
     from tinyzh.distill import DistillConfig, run_distill
-    from tinyzh.tokenizers.bert_chinese import load_hf_tokenizer
+    from tinyzh.hf import load_hf_tokenizer
 
     vocab_size = len(load_hf_tokenizer(str(vocab)))
     student = write_student_config(out / "student-config.json", size.student, vocab_size, size.max_seq_len)

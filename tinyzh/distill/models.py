@@ -45,7 +45,7 @@ def load_teacher(name: str, stage: str) -> nn.Module:
     return teacher
 
 
-def load_tokenizer(name: str, plugin: str = DEFAULT_TOKENIZER_PLUGIN) -> Any:
+def teacher_tokenizer(name: str, plugin: str = DEFAULT_TOKENIZER_PLUGIN) -> Any:
     """The teacher's tokenizer through a tokenizer plugin (the student inherits it)."""
     from tinyzh.plugins import get_tokenizer
 
@@ -95,7 +95,7 @@ def _student_config(spec: str, teacher_config: Any) -> tuple[Any, Path | None]:
 
     if spec in STUDENT_PRESETS:
         inherited = {k: v for k, v in teacher_config.to_dict().items() if k not in _NOT_INHERITED}
-        shape = STUDENT_PRESETS[spec].to_bert_config_kwargs()
+        shape = STUDENT_PRESETS[spec].config_kwargs()
         return AutoConfig.for_model(teacher_config.model_type, **{**inherited, **shape}), None
     path = Path(spec)
     if path.is_file():

@@ -37,7 +37,7 @@ from tinyzh.distill.models import (
     check_tokenizer_fits,
     encoder_of,
     load_teacher,
-    load_tokenizer,
+    teacher_tokenizer,
 )
 from tinyzh.distill.wrappers import Projections, StudentForward, autocast, prepare_teacher, teacher_forward
 from tinyzh.errors import ConfigError
@@ -106,7 +106,7 @@ def _task(config: DistillConfig) -> Any:
 def build_phase(config: DistillConfig, name: str, student_spec: str, env: DistEnv) -> Phase:
     """Load and check teacher, tokenizer, data and student for phase ``name``."""
     stage = "general" if name == "general" else "task"
-    tokenizer = load_tokenizer(*tokenizer_source(config, stage))
+    tokenizer = teacher_tokenizer(*tokenizer_source(config, stage))
     teacher = load_teacher(config.teacher, stage)
     check_family(teacher, f"teacher {config.teacher!r}")
     check_tokenizer_fits(tokenizer, teacher, config.teacher)

@@ -166,7 +166,7 @@ def run_pair(
     """
     import torch
 
-    from tinyzh.tokenizers.bert_chinese import load_hf_tokenizer
+    from tinyzh.hf import load_hf_tokenizer
 
     paths = PairPaths.of(config.output, model_spec, task)
     max_len = config.max_seq_len or task.max_seq_len
