@@ -11,24 +11,16 @@ from rich.markup import escape
 
 from tinyzh.errors import ConfigError
 
-ALL = "all"
+ALL = "all"  # tinyzh.tasks.data.ALL_TASKS
 
 
 def _task_names(tasks: str, data_dir: Path, console: Console) -> list[str]:
-    """Comma list as given, or with ``all`` every installed task plugin that has a folder in data_dir."""
-    from tinyzh.tasks.data import tasks_in
+    from tinyzh.tasks.data import expand_tasks
 
-    if tasks.strip().lower() != ALL:
-        names = [t.strip().lower() for t in tasks.split(",") if t.strip()]
-        if not names:
-            raise ConfigError(f"--tasks {tasks!r} names no task; e.g. --tasks afqmc,tnews or --tasks all")
-        return names
-    found, warnings = tasks_in(data_dir)
+    names, warnings = expand_tasks(tasks, data_dir)
     for message in warnings:
         console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
-    if not found:
-        raise ConfigError(f"--tasks all: no task folder (afqmc, tnews, …) found under {data_dir}")
-    return found
+    return names
 
 
 def evaluate(

@@ -22,53 +22,22 @@ Usage::
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from tinyzh import plugins
 from tinyzh.demo.config import DemoConfig, DemoSize
+from tinyzh.demo.report import DemoReport, ModelRow, write_report
 from tinyzh.demo.task import demo_corpus, demo_task_dir
 from tinyzh.errors import ConfigError, PluginError
+from tinyzh.io import write_atomic, write_json
 
 TASK = "demo-sentiment"
 SPLITS = ("train", "dev", "test")
 Notify = Callable[[str], None]
-
-
-@dataclass
-class ModelRow:
-    """One line of the demo's table."""
-
-    name: str  # teacher | student | baseline
-    description: str
-    path: str
-    parameters: int
-    size_bytes: int  # weight files on disk
-    examples_per_s: float  # dev-set inference, measured by `tinyzh eval`
-    dev_accuracy: float
-
-
-@dataclass
-class DemoReport:
-    config: DemoConfig
-    rows: list[ModelRow] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=dict)  # stage -> wall time
-
-    def row(self, name: str) -> ModelRow:
-        return next(r for r in self.rows if r.name == name)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "config": self.config.to_dict(),
-            "rows": [asdict(r) for r in self.rows],
-            "seconds": self.seconds,
-        }
 
 
 class Stages:
@@ -91,8 +60,6 @@ class Stages:
 def run_demo(config: DemoConfig, notify: Notify = lambda _: None) -> DemoReport:
     """Run every stage (see the module docstring) and write ``demo_results.{json,md}``."""
     import torch
-
-    from tinyzh.demo.report import write_report
 
     _check_task_plugin()
     if config.threads:
@@ -142,7 +109,7 @@ def _prepare_output(config: DemoConfig) -> Path:
             raise ConfigError(f"--output {out} holds an earlier demo; pass --overwrite to replace it")
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "demo_config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
+    write_json(out / "demo_config.json", config.to_dict())
     return out
 
 
@@ -150,15 +117,11 @@ def _copy_data(data_dir: Path, size: DemoSize) -> Path:
     """``data_dir/demo_corpus.txt`` and ``data_dir/demo_task/*.json``, cut to the size's limits."""
     documents = demo_corpus().read_text(encoding="utf-8").strip("\n").split("\n\n")
     (data_dir / "demo_task").mkdir(parents=True, exist_ok=True)
-    (data_dir / "demo_corpus.txt").write_text(
-        "\n\n".join(documents[: size.max_documents]) + "\n", encoding="utf-8"
-    )
+    write_atomic(data_dir / "demo_corpus.txt", "\n\n".join(documents[: size.max_documents]) + "\n")
     limits = {"train": size.max_train, "dev": size.max_dev, "test": size.max_dev}
     for split in SPLITS:
         lines = (demo_task_dir() / f"{split}.json").read_text(encoding="utf-8").splitlines(keepends=True)
-        (data_dir / "demo_task" / f"{split}.json").write_text(
-            "".join(lines[: limits[split]]), encoding="utf-8"
-        )
+        write_atomic(data_dir / "demo_task" / f"{split}.json", "".join(lines[: limits[split]]))
     return data_dir
 
 

@@ -2,10 +2,43 @@
 
 from __future__ import annotations
 
-import json
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
-from tinyzh.demo.pipeline import DemoReport
+from tinyzh.demo.config import DemoConfig
+from tinyzh.io import write_atomic, write_json
+
+
+@dataclass
+class ModelRow:
+    """One line of the demo's table."""
+
+    name: str  # teacher | student | baseline
+    description: str
+    path: str
+    parameters: int
+    size_bytes: int  # weight files on disk
+    examples_per_s: float  # dev-set inference, measured by `tinyzh eval`
+    dev_accuracy: float
+
+
+@dataclass
+class DemoReport:
+    config: DemoConfig
+    rows: list[ModelRow] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # stage -> wall time
+
+    def row(self, name: str) -> ModelRow:
+        return next(r for r in self.rows if r.name == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "config": self.config.to_dict(),
+            "rows": [asdict(r) for r in self.rows],
+            "seconds": self.seconds,
+        }
+
 
 COLUMNS = ("model", "parameters", "size on disk (MB)", "inference (examples/s)", "dev accuracy")
 
@@ -52,5 +85,5 @@ def markdown(report: DemoReport) -> str:
 
 
 def write_report(report: DemoReport, out: Path) -> None:
-    (out / "demo_results.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
-    (out / "demo_results.md").write_text(markdown(report), encoding="utf-8")
+    write_json(out / "demo_results.json", report.to_dict())
+    write_atomic(out / "demo_results.md", markdown(report))

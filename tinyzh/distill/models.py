@@ -184,7 +184,7 @@ def encoder_of(model: nn.Module) -> nn.Module:
 
 def save_student(student: nn.Module, tokenizer: Any, directory: Path, extra_json: dict[str, dict]) -> None:
     """Write an ordinary HF checkpoint directory: config.json, model.safetensors, tokenizer files."""
-    from tinyzh.io import output_errors, write_atomic
+    from tinyzh.io import output_errors, write_json
 
     # config._attn_implementation is not serialised, so a capturing model saves as a plain one.
     size = sum(p.numel() * p.element_size() for p in student.parameters())
@@ -193,4 +193,4 @@ def save_student(student: nn.Module, tokenizer: Any, directory: Path, extra_json
         student.save_pretrained(str(directory))
         tokenizer.save_pretrained(directory)
     for name, data in extra_json.items():
-        write_atomic(directory / name, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        write_json(directory / name, data)

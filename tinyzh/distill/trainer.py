@@ -45,7 +45,7 @@ from tinyzh.distill.models import save_student
 from tinyzh.distill.phase import Phase, build_phase, check_steps
 from tinyzh.distill.progress import MetricsLog, StepProgress
 from tinyzh.errors import ConfigError
-from tinyzh.io import remove_temp_files, write_atomic
+from tinyzh.io import remove_temp_files, write_json
 from tinyzh.lock import output_lock
 
 SUMMARY = "distill_summary.json"
@@ -316,4 +316,4 @@ def _save_final(phase: Phase, output: Path, result: PhaseResult) -> None:
         save_student(phase.student, phase.tokenizer, output, {})
     extra = {"distill_config.json": phase.config.stored_dict(output), SUMMARY: asdict(result)}
     for name, data in extra.items():  # the summary last: it marks the phase as finished
-        write_atomic(output / name, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        write_json(output / name, data)

@@ -7,12 +7,15 @@ presence (with the same settings) is what makes a pair "finished" for resuming.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from rich.table import Table
+
+from tinyzh.io import write_atomic, write_json
 
 
 @dataclass
@@ -39,9 +42,7 @@ class PairResult:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2), encoding="utf-8")
-        tmp.replace(path)
+        write_json(path, asdict(self))
 
     @classmethod
     def load(cls, path: Path) -> PairResult | None:
@@ -119,18 +120,19 @@ def rich_table(summary: Summary) -> Table:
     return table
 
 
-def write_json(summary: Summary, path: Path) -> Path:
-    path.write_text(json.dumps(summary.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+def write_summary_json(summary: Summary, path: Path) -> Path:
+    write_json(path, summary.to_json())
     return path
 
 
 def write_csv(summary: Summary, path: Path) -> Path:
     columns = ["model", *summary.tasks, "average", "parameters", "examples_per_s"]
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        for row in summary.rows():
-            writer.writerow({k: "" if row[k] is None else row[k] for k in columns})
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=columns)
+    writer.writeheader()
+    for row in summary.rows():
+        writer.writerow({k: "" if row[k] is None else row[k] for k in columns})
+    write_atomic(path, text.getvalue())
     return path
 
 

@@ -36,10 +36,10 @@ from tinyzh.evaluate.finetune import (
 )
 from tinyzh.evaluate.inputs import check_inputs
 from tinyzh.evaluate.metrics import get_metric
-from tinyzh.evaluate.results import PairResult, Summary, write_chart, write_csv, write_json
+from tinyzh.evaluate.results import PairResult, Summary, write_chart, write_csv, write_summary_json
 from tinyzh.evaluate.submission import write_submission, zip_submissions
 from tinyzh.hf import quiet_transformers
-from tinyzh.io import remove_temp_files, write_atomic
+from tinyzh.io import remove_temp_files, write_json
 from tinyzh.lock import output_lock
 from tinyzh.protocols import Task, TaskExample
 from tinyzh.tasks.data import find_task_dir, load_split
@@ -99,7 +99,7 @@ def _run_all(config: EvalConfig, notify: Notify, start_progress: StartProgress) 
         notify(message)
     config.output.mkdir(parents=True, exist_ok=True)
     remove_temp_files(config.output)  # left by a killed run; the lock is held
-    write_atomic(config.output / "eval_config.json", json.dumps(config.to_dict(), indent=2, ensure_ascii=False))
+    write_json(config.output / "eval_config.json", config.to_dict())
     results = []
     for model in config.models:
         pairs = [run_pair(config, model, task, task_dirs[task.name], notify, start_progress,
@@ -110,7 +110,7 @@ def _run_all(config: EvalConfig, notify: Notify, start_progress: StartProgress) 
         if written:  # the files these pairs wrote, whatever their names (a plugin's need not end _predict.json)
             zip_submissions(written, config.output / model.name / "submission.zip")
     summary = Summary([m.name for m in config.models], [t.name for t in tasks], results)
-    write_json(summary, config.output / "results.json")
+    write_summary_json(summary, config.output / "results.json")
     write_csv(summary, config.output / "results.csv")
     write_chart(summary, config.output / "results.png")
     return summary

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tinyzh.errors import ConfigError
-from tinyzh.io import remove_temp_files, write_atomic
+from tinyzh.io import remove_temp_files, write_atomic, write_json
 from tinyzh.lock import output_lock
 from tinyzh.plugins import get_tokenizer
 from tinyzh.pregen.config import PregenConfig
@@ -92,7 +92,7 @@ def prepare_output(config: PregenConfig, info: dict[str, Any]) -> None:
             (out / name).unlink(missing_ok=True)
     if run_file.exists():
         try:
-            previous = json.loads(run_file.read_text())
+            previous = json.loads(run_file.read_text(encoding="utf-8"))
         except ValueError:
             previous = None
         if previous != identity:
@@ -109,7 +109,7 @@ def prepare_output(config: PregenConfig, info: dict[str, Any]) -> None:
 
 def remove_leftovers(out: Path) -> None:
     """Temp files of a killed run (half-written shards, chunk records, manifests); the lock is held."""
-    for tmp in out.glob("shard-*.bin.tmp"):
+    for tmp in out.glob("shard-*.bin.tmp"):  # the temp name of shards written before write_atomic's
         tmp.unlink(missing_ok=True)
     remove_temp_files(out)
     remove_temp_files(out / ".chunks")
@@ -201,7 +201,7 @@ def _run_locked(config: PregenConfig, progress: Progress | None, tokenizer: Any,
             progress.update(reader.bytes_read, totals.documents, totals.instances)
     check_coverage(config, info, worker_stats, totals, final=True)
     manifest = build_manifest(config, info, shards, reader, worker_stats)
-    write_atomic(config.output / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
+    write_json(config.output / MANIFEST, manifest)
     return manifest
 
 
