@@ -10,7 +10,7 @@ It runs once, after the last chunk: the output is read in step with the input (e
 the input record, written before its copies) and rewritten through a temp file, so a stop leaves
 either the unbalanced or the balanced file. Usage::
 
-    stats = balance_output(config, task, stats)      # the output rewritten; new per-label counts
+    counts = balance_output(config, task, labels_in, labels_out)   # the output rewritten; new per-label counts
 """
 
 from __future__ import annotations

@@ -139,7 +139,7 @@ def _optimizer(phase: Phase, total: int) -> Optim:
     lr = config.learning_rate(phase.name)
     optimizer = torch.optim.AdamW(groups, lr=lr, fused=True)  # one kernel per tensor list, CPU too
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup * total), total)
-    scaler = torch.amp.GradScaler(phase.env.device.type, enabled=config.precision == "fp16")
+    scaler = torch.amp.GradScaler(phase.env.device.type, enabled=phase.precision.needs_scaler)
     return Optim(optimizer, scheduler, scaler, [p for _, p in named])
 
 
