@@ -39,14 +39,15 @@ def demo(
     from tinyzh.demo.report import COLUMNS, headline, table_rows
 
     config = DemoConfig(output=output, size=size, seed=seed, overwrite=overwrite, threads=threads)
+    from tinyzh.commands.reporting import RichReporter
+
     console = Console()
     start = time.perf_counter()
-
-    def notify(message: str) -> None:
-        console.print(f"[dim]{time.perf_counter() - start:6.1f}s[/] {message}", highlight=False)
-
-    with console.status("running the demo", spinner="dots"):
-        report = run_demo(config, notify=notify)
+    reporter = RichReporter(console, transient=True)
+    try:
+        report = run_demo(config, reporter)
+    finally:
+        reporter.close()
     table = Table(title=f"tinyzh demo ({size}): demo-sentiment dev set, CPU")
     for column in COLUMNS:
         table.add_column(column, justify="left" if column == "model" else "right")

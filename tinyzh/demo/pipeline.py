@@ -16,7 +16,7 @@ Stages, each writing one folder under ``OUTPUT``::
 
 Usage::
 
-    report = run_demo(DemoConfig(output=Path("tinyzh-demo")), notify=print)
+    report = run_demo(DemoConfig(output=Path("tinyzh-demo")), reporter)
     report.rows  # teacher, student, baseline
 """
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -34,30 +34,30 @@ from tinyzh.demo.report import DemoReport, ModelRow, write_report
 from tinyzh.demo.task import demo_corpus, demo_task_dir
 from tinyzh.errors import ConfigError, PluginError
 from tinyzh.io import write_atomic, write_json
+from tinyzh.report import Reporter
 
 TASK = "demo-sentiment"
 SPLITS = ("train", "dev", "test")
-Notify = Callable[[str], None]
 
 
 class Stages:
     """Times each stage and tells the caller which one is running."""
 
-    def __init__(self, report: DemoReport, notify: Notify) -> None:
-        self.report, self.notify = report, notify
+    def __init__(self, report: DemoReport, reporter: Reporter) -> None:
+        self.report, self.reporter = report, reporter
 
     @contextmanager
     def __call__(self, name: str, what: str) -> Iterator[None]:
         from tinyzh.hf import quiet_transformers
 
-        self.notify(f"{name}: {what}")
+        self.reporter.message(f"{name}: {what}")
         start = time.perf_counter()
         with quiet_transformers():
             yield
         self.report.seconds[name] = round(time.perf_counter() - start, 2)
 
 
-def run_demo(config: DemoConfig, notify: Notify = lambda _: None) -> DemoReport:
+def run_demo(config: DemoConfig, reporter: Reporter | None = None) -> DemoReport:
     """Run every stage (see the module docstring) and write ``demo_results.{json,md}``."""
     import torch
 
@@ -66,15 +66,16 @@ def run_demo(config: DemoConfig, notify: Notify = lambda _: None) -> DemoReport:
         torch.set_num_threads(config.threads)
     out = _prepare_output(config)
     size, report = config.shape, DemoReport(config)
-    stage = Stages(report, notify)
+    reporter = reporter or Reporter()
+    stage = Stages(report, reporter)
     with stage("data", "bundled corpus and demo task, vocabulary"):
         data_dir = _copy_data(out / "data", size)
         vocab = _vocab(out, data_dir)
     with stage("pregen", "whole-word-masked pre-training instances"):
         _pregen(config, size, data_dir, vocab, out / "pregen")
     with stage("teacher", f"masked-LM pre-training of the teacher, {size.pretrain_steps} steps"):
-        teacher_mlm, loss = _pretrain(config, size, vocab, out, notify)
-    notify(f"teacher: final masked-LM loss {loss:.2f}")
+        teacher_mlm, loss = _pretrain(config, size, vocab, out, reporter)
+    reporter.message(f"teacher: final masked-LM loss {loss:.2f}")
     with stage("finetune", "teacher and no-distillation baseline fine-tuned on the task (tinyzh eval)"):
         teacher_ft, baseline_ft = _finetune(config, size, vocab, teacher_mlm, data_dir, out)
     with stage("distill-general", "general distillation of the student (tinyzh distill --stage general)"):
@@ -149,7 +150,7 @@ def _pregen(config: DemoConfig, size: DemoSize, data_dir: Path, vocab: Path, out
 
 
 def _pretrain(
-    config: DemoConfig, size: DemoSize, vocab: Path, out: Path, notify: Notify
+    config: DemoConfig, size: DemoSize, vocab: Path, out: Path, reporter: Reporter
 ) -> tuple[Path, float]:
     from tinyzh.demo.teacher import pretrain_teacher, save_blank
 
@@ -157,8 +158,9 @@ def _pretrain(
     steps, lr, every = size.pretrain_steps, size.pretrain_lr, max(1, size.pretrain_steps // 5)
 
     def tick(step: int, loss: float) -> None:
+        reporter.metrics("teacher-mlm", step, {"loss": loss})
         if step % every == 0 and step < steps:
-            notify(f"teacher: step {step}/{steps}, masked-LM loss {loss:.2f}")
+            reporter.message(f"teacher: step {step}/{steps}, masked-LM loss {loss:.2f}")
 
     loss = pretrain_teacher(out / "pregen", teacher, steps, lr, size.batch_size, config.seed, tick)
     return teacher, loss
@@ -202,7 +204,6 @@ def _distill_general(config: DemoConfig, size: DemoSize, vocab: Path, teacher_ml
             lr=5e-4,
             seed=config.seed,
             workers=0,
-            progress=False,
         )  # fmt: skip
     )
 
@@ -247,7 +248,6 @@ def _distill_task(
             lr=2e-4,
             seed=config.seed,
             workers=0,
-            progress=False,
         )  # fmt: skip
     )
 

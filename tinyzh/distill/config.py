@@ -33,8 +33,8 @@ class DistillConfig(CommandConfig):
 
     # Options that may change between a run and its resumption without changing the result. ``output``
     # is where the checkpoints were found: a moved output directory is the same run.
-    RUN_ONLY: ClassVar[frozenset[str]] = frozenset({"resume", "workers", "progress", "logging_steps", "stop_after",
-                                                    "save_steps", "output"})
+    RUN_ONLY: ClassVar[frozenset[str]] = frozenset({"resume", "workers", "logging_steps", "stop_after", "save_steps",
+                                                    "output"})
 
     stage: str = "general"
     data: str = ""
@@ -66,7 +66,6 @@ class DistillConfig(CommandConfig):
     precision: str = "fp32"
     workers: int = 1
     stop_after: int | None = None  # stop (after checkpointing) once this run has done so many steps
-    progress: bool = True
 
     def __post_init__(self) -> None:
         self._check_choice("stage", STAGES)

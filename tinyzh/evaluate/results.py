@@ -13,8 +13,6 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
-
 from tinyzh.io import write_atomic, write_json
 
 
@@ -105,19 +103,16 @@ def _fmt(value: Any, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def rich_table(summary: Summary) -> Table:
-    """Models x tasks, dev scores x100, then average, parameter count (M) and inference examples/s."""
-    table = Table(title="tinyzh eval (dev set)")
-    table.add_column("model")
-    for task in summary.tasks:
-        table.add_column(task, justify="right")
-    for column in ("avg", "params (M)", "ex/s"):
-        table.add_column(column, justify="right")
+def table_cells(summary: Summary) -> tuple[list[str], list[list[str]]]:
+    """(columns, rows) as text: models x tasks, dev scores x100, then average, parameter count (M) and
+    inference examples/s."""
+    columns = ["model", *summary.tasks, "avg", "params (M)", "ex/s"]
+    rows = []
     for row in summary.rows():
         params = None if row["parameters"] is None else row["parameters"] / 1e6
         cells = [_fmt(row[t]) for t in summary.tasks]
-        table.add_row(row["model"], *cells, _fmt(row["average"]), _fmt(params, 1), _fmt(row["examples_per_s"], 1))
-    return table
+        rows.append([row["model"], *cells, _fmt(row["average"]), _fmt(params, 1), _fmt(row["examples_per_s"], 1)])
+    return columns, rows
 
 
 def write_summary_json(summary: Summary, path: Path) -> Path:
