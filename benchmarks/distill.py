@@ -81,20 +81,20 @@ def synthetic_batch(batch: int, seq: int) -> dict[str, torch.Tensor]:
 def run(precision: str, args: argparse.Namespace) -> dict[str, float]:
     from torch.utils.flop_counter import FlopCounterMode
 
-    from tinyzh.distill.trainer import _optimizer, _optimizer_step
+    from tinyzh.distill.trainer import build_optimizer, optimizer_step
 
     phase = build(precision, args.batch_size, args.seq_len)
-    optim = _optimizer(phase, total=1000)
+    optim = build_optimizer(phase, total=1000)
     batch = synthetic_batch(args.batch_size, args.seq_len)
     counter = FlopCounterMode(display=False)
     with counter:
-        _optimizer_step(phase, phase.forward_S, optim, [batch])
+        optimizer_step(phase, phase.forward_S, optim, [batch])
     flops = counter.get_total_flops()
     for _ in range(args.warmup):
-        _optimizer_step(phase, phase.forward_S, optim, [batch])
+        optimizer_step(phase, phase.forward_S, optim, [batch])
     start = time.perf_counter()
     for _ in range(args.steps):
-        _optimizer_step(phase, phase.forward_S, optim, [batch])
+        optimizer_step(phase, phase.forward_S, optim, [batch])
     seconds = (time.perf_counter() - start) / args.steps
     return {"s_per_step": seconds, "samples_per_s": args.batch_size / seconds, "flops_per_step": flops,
             "flop_per_s": flops / seconds}

@@ -51,7 +51,6 @@ def distill_general(size: QualitySize, vocab: Path, teacher: Path, out: Path, se
         stage="general", data=str(out / "pregen"), output=str(out / "student-general"), teacher=str(teacher),
         student=str(student), layer_map=layer_map(size.teacher.layers, size.student.layers),
         max_steps=size.general_steps, batch_size=size.batch_size, lr=size.general_lr, seed=seed, workers=0,
-        progress=False,
     ))  # fmt: skip
     return out / "student-general"
 
@@ -147,7 +146,7 @@ def distill_task(
         stage="task", task=task, data=str(data), output=str(output), teacher=str(teacher_ft),
         student=str(general), layer_map=layer_map(size.teacher.layers, size.student.layers),
         epochs=size.task_epochs[task], batch_size=size.batch_size, max_seq_len=size.max_seq_len, lr=size.task_lr,
-        seed=seed, workers=0, progress=False,
+        seed=seed, workers=0,
     ))  # fmt: skip
 
 

@@ -130,7 +130,7 @@ def _finished_summary(output: Path, config: DistillConfig, name: str) -> PhaseRe
     return None
 
 
-def _optimizer(phase: Phase, total: int) -> Optim:
+def build_optimizer(phase: Phase, total: int) -> Optim:
     """AdamW (no decay on biases and LayerNorm) + linear warm-up then linear decay to 0."""
     from transformers import get_linear_schedule_with_warmup
 
@@ -204,7 +204,7 @@ def _checkpoint(phase: Phase, output: Path, optim: Optim, step: int, best_dev: f
     barrier(phase.env)
 
 
-def _optimizer_step(phase: Phase, model: nn.Module, optim: Optim, batches: list[dict]) -> dict[str, torch.Tensor]:
+def optimizer_step(phase: Phase, model: nn.Module, optim: Optim, batches: list[dict]) -> dict[str, torch.Tensor]:
     """Forward/backward over the micro-batches of one step, then clip and step.
 
     Returns each loss term averaged over the micro-batches (0-dim tensors: no sync with the device).
@@ -249,7 +249,7 @@ def train_phase(phase: Phase, output: Path, reporter: Reporter | None = None) ->
     config, env = phase.config, phase.env
     per_epoch = check_steps(phase)
     total = min(config.max_steps, config.epochs * per_epoch) if config.max_steps else config.epochs * per_epoch
-    optim = _optimizer(phase, total)
+    optim = build_optimizer(phase, total)
     step, best_dev, resumed, last = _resume(phase, output, optim)
     if resumed is None:  # dropout RNG: distinct per rank, restored from the checkpoint on resume
         torch.manual_seed(config.seed + env.rank)
@@ -266,7 +266,7 @@ def train_phase(phase: Phase, output: Path, reporter: Reporter | None = None) ->
         batches = iter(_loader(phase, epoch, start))
         while step < total and start < per_epoch and (config.stop_after is None or ran < config.stop_after):
             micro = [next(batches) for _ in range(config.grad_accum)]
-            terms = _optimizer_step(phase, model, optim, micro)
+            terms = optimizer_step(phase, model, optim, micro)
             step, start, ran, window_steps = step + 1, start + 1, ran + 1, window_steps + 1
             if step % config.logging_steps == 0 or step == total:
                 speed = window_steps * config.batch_size / max(time.perf_counter() - window_start, 1e-9)
