@@ -98,13 +98,14 @@ def root(
 
 
 def _register_commands() -> None:
-    from tinyzh.commands import augment, demo, distill, evaluate, export, plugins, pregen
+    from tinyzh.commands import augment, demo, distill, evaluate, export, plugins, pregen, run
 
     app.command("pregen")(pregen.pregen)
     app.command("distill")(distill.distill)
     app.command("augment")(augment.augment)
     app.command("eval")(evaluate.evaluate)
     app.command("export")(export.export)
+    app.command("run")(run.run)
     app.command("demo")(demo.demo)
     app.command("plugins")(plugins.plugins)
 

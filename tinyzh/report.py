@@ -121,10 +121,11 @@ def parse_report_to(values: str | Iterable[str] | None) -> list[str]:
     return [n for n in names if n != "none"]
 
 
-def file_reporters(report_to: str | Iterable[str] | None, output: str | Path) -> list[Reporter]:
-    """The reporters that write files for ``--report-to`` (TensorBoard: ``OUTPUT/tensorboard``)."""
+def file_reporters(report_to: str | Iterable[str] | None, output: str | Path,
+                   subdir: str = TENSORBOARD_DIR) -> list[Reporter]:
+    """The reporters that write files for ``--report-to`` (TensorBoard: ``output/subdir``)."""
     reporters: list[Reporter] = []
     for name in parse_report_to(report_to):
         if name == "tensorboard":
-            reporters.append(TensorBoardReporter(Path(output) / TENSORBOARD_DIR))
+            reporters.append(TensorBoardReporter(Path(output) / subdir))
     return reporters

@@ -1,4 +1,4 @@
-"""``tinyzh demo``: the whole pipeline on bundled data, offline, in a few minutes on a CPU."""
+"""``tinyzh demo``: the bundled ``demo`` recipe (``tinyzh run demo``) and the demo's table, offline."""
 
 from __future__ import annotations
 
@@ -23,29 +23,27 @@ def demo(
     ] = "default",
     seed: Annotated[int, typer.Option("--seed", help="Random seed of every stage.")] = 0,
     overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace an earlier demo in --output.")
+        bool, typer.Option("--overwrite", help="Start over: remove an earlier run in --output (without it a rerun skips what is up to date).")
     ] = False,
     threads: Annotated[
         int | None,
         typer.Option("--threads", help="CPU threads (default: torch's; 1 is fastest on a busy machine)."),
     ] = None,
 ) -> None:
-    """Build a small Chinese teacher from bundled text, then pregen -> distill -> augment -> distill -> eval.
+    """Build a small Chinese teacher from bundled text, then pregen -> distill -> augment -> distill -> eval
+    (the bundled recipe `demo`; `tinyzh run demo --dry-run` shows its stages and commands).
 
     Prints teacher vs student vs a no-distillation baseline: parameters, size on disk, inference speed and dev accuracy; the table is also written to OUTPUT/demo_results.md and .json.
     """
-    from tinyzh.demo.config import DemoConfig
-    from tinyzh.demo.pipeline import run_demo
-    from tinyzh.demo.report import COLUMNS, headline, table_rows
-
-    config = DemoConfig(output=output, size=size, seed=seed, overwrite=overwrite, threads=threads)
     from tinyzh.commands.reporting import RichReporter
+    from tinyzh.demo.report import COLUMNS, headline, table_rows
+    from tinyzh.demo.run import run_demo
 
     console = Console()
     start = time.perf_counter()
     reporter = RichReporter(console, transient=True)
     try:
-        report = run_demo(config, reporter)
+        report = run_demo(size, output, seed=seed, threads=threads, overwrite=overwrite, reporter=reporter)
     finally:
         reporter.close()
     table = Table(title=f"tinyzh demo ({size}): demo-sentiment dev set, CPU")

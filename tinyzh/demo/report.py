@@ -6,8 +6,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tinyzh.demo.config import DemoConfig
 from tinyzh.io import write_atomic, write_json
+from tinyzh.recipe import RunSummary
+
+DESCRIPTIONS = {
+    "teacher": "teacher: pre-trained (masked LM) + fine-tuned",
+    "student": "student: general + task distillation (TinyBERT)",
+    "baseline": "baseline: student shape, fine-tuned without distillation",
+}
+COLUMNS = ("model", "parameters", "size on disk (MB)", "inference (examples/s)", "dev accuracy")
 
 
 @dataclass
@@ -25,22 +32,23 @@ class ModelRow:
 
 @dataclass
 class DemoReport:
-    config: DemoConfig
+    size: str
     rows: list[ModelRow] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=dict)  # stage -> wall time
+    seconds: dict[str, float] = field(default_factory=dict)  # stage -> wall time (0 when up to date)
 
     def row(self, name: str) -> ModelRow:
         return next(r for r in self.rows if r.name == name)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "config": self.config.to_dict(),
-            "rows": [asdict(r) for r in self.rows],
-            "seconds": self.seconds,
-        }
+        return {"size": self.size, "rows": [asdict(r) for r in self.rows], "seconds": self.seconds}
 
 
-COLUMNS = ("model", "parameters", "size on disk (MB)", "inference (examples/s)", "dev accuracy")
+def demo_report(summary: RunSummary, size: str) -> DemoReport:
+    """Teacher, student, baseline rows (in that order) from the recipe's eval stage."""
+    by_name = {m["name"]: m for m in summary.models}
+    rows = [ModelRow(name, DESCRIPTIONS[name], m["path"], m["parameters"], m["size_bytes"], m["examples_per_s"],
+                     m["dev_score"]) for name in DESCRIPTIONS if (m := by_name.get(name))]
+    return DemoReport(size, rows, {s.name: round(s.seconds, 2) for s in summary.steps})
 
 
 def table_rows(report: DemoReport) -> list[tuple[str, ...]]:
@@ -72,7 +80,7 @@ def headline(report: DemoReport) -> str:
 
 def markdown(report: DemoReport) -> str:
     lines = [
-        f"# tinyzh demo ({report.config.size})",
+        f"# tinyzh demo ({report.size})",
         "",
         "| " + " | ".join(COLUMNS) + " |",
         "| " + " | ".join("---" for _ in COLUMNS) + " |",
