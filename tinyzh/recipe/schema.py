@@ -73,7 +73,7 @@ class Recipe:
         """A ``ConfigError`` naming the file (and line) where ``[section] key`` is set."""
         where = str(self.path)
         for source in self.sources:
-            line = key_line(self.texts.get(str(source), ""), section, key) if key else None
+            line = key_line(self.texts.get(str(source), ""), section, key) if key or section else None
             if line is not None:
                 where = f"{source}:{line}"
                 break
@@ -199,8 +199,9 @@ def _split(recipe: Recipe, data: dict[str, Any]) -> None:
             recipe.top[key] = value
         else:
             hint = _closest(key, [*TOP_KEYS, *STAGES])
-            raise recipe.error(f"unknown key{hint}; top-level keys: {', '.join(TOP_KEYS)}; stages: "
-                               f"{', '.join(STAGES)}", None, key)
+            section, name = (key, None) if isinstance(value, dict) else (None, key)
+            raise recipe.error(f"unknown {'table' if section else 'key'}{hint}; top-level keys: "
+                               f"{', '.join(TOP_KEYS)}; stages: {', '.join(STAGES)}", section, name)
     recipe.stages = {name: recipe.stages[name] for name in STAGES if name in recipe.stages}
 
 

@@ -241,10 +241,11 @@ def _finetune(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
                     max_seq_len=w.max_seq_len)
     w.task_teacher = str(config.output / "teacher" / "models" / w.task)
     w.baseline = config.output / "baseline" / "models" / w.task if table.get("baseline") else None
-    shape, tokenizer, positions, seed = _student_shape(recipe, w), w.tokenizer or w.teacher, w.max_seq_len, w.seed
+    shape = _student_shape(recipe, w) if table.get("baseline") else None
+    tokenizer, positions, seed = w.tokenizer or w.teacher, w.max_seq_len, w.seed
 
     def run(reporter: Reporter) -> dict[str, Any]:
-        if table.get("baseline"):
+        if shape is not None:
             save_baseline(blank, tokenizer, shape, positions or 128, seed + 1)
         with _with_files(reporter, w, "finetune") as both:
             summary = run_eval(config, both)
@@ -259,7 +260,7 @@ def _student_shape(recipe: Recipe, w: Wiring) -> BertShape:
         return w.student
     if w.student in STUDENT_PRESETS:
         return STUDENT_PRESETS[w.student]
-    raise recipe.error("[finetune] baseline = true needs a student shape: a preset or a [student] table",
+    raise recipe.error("needs a student shape (a preset name or a [student] table) to build the baseline from",
                        "finetune", "baseline")
 
 
