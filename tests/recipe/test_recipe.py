@@ -13,6 +13,7 @@ import torch
 from typer.testing import CliRunner
 
 from tests.demo.test_data import DEMO_ENTRY_POINT
+from tests.distill.test_report import scalars
 from tinyzh import plugins
 from tinyzh.cli import app
 from tinyzh.errors import ConfigError
@@ -70,7 +71,7 @@ def actions(recipe) -> dict[str, str]:
 def test_skip_resume_and_rerun_the_right_stages(tmp_path: Path) -> None:
     path = write(tmp_path, FRONT)
     out = f'output="{tmp_path / "out"}"'
-    recipe = load_recipe(path, [out])
+    recipe = load_recipe(path, [out, 'report_to="tensorboard"'])
     assert actions(recipe) == dict.fromkeys(("data", "vocab", "pregen", "teacher"), "run")
     with pytest.raises(KeyboardInterrupt):
         run_recipe(recipe, Stop("teacher"))
@@ -78,6 +79,8 @@ def test_skip_resume_and_rerun_the_right_stages(tmp_path: Path) -> None:
 
     summary = run_recipe(recipe)
     assert [s.action for s in summary.steps] == ["skip", "skip", "skip", "resume"]
+    losses = scalars(tmp_path / "out" / "tensorboard" / "teacher")["teacher/mlm_loss"]
+    assert [step for step, _ in losses][-4:] == [1, 2, 3, 4]  # the finished run's steps, after the stopped one's
     assert all(s.action == "skip" for s in plan(recipe))
     teacher = (tmp_path / "out" / "teacher-mlm" / "model.safetensors").stat().st_mtime_ns
 
@@ -125,6 +128,7 @@ def test_from_needs_the_earlier_stages_up_to_date(tmp_path: Path) -> None:
     ('output = "o"\ncorpus = ["c.txt"]\n\n[pregen]\nepochs = 0\n', r"recipe.toml:5: \[pregen\] epochs: --epochs 0"),
     ('output = "o"\n[pregen]\n', r"\[pregen\] needs the top-level key corpus"),
     ('[pregen]\n', r"output: required"),
+    ('output = "o"\nreport_to = "wandb"\n', r"recipe.toml:2: report_to: --report-to 'wandb' is not a reporter"),
     ('extends = "demo-tinyy"\n', r"no bundled recipe of that name.*did you mean 'demo-tiny'\?"),
     ('output = "o"\nstudent = { layers = 2, hidden = 30, heads = 4, intermediate = 8 }\n',
      r"\[student\]: model shape: hidden 30 is not divisible by heads 4"),

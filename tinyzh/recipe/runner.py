@@ -28,7 +28,7 @@ from tinyzh.lock import output_lock
 from tinyzh.recipe.commands import command_line
 from tinyzh.recipe.schema import STAGES, Recipe
 from tinyzh.recipe.stages import StagePlan, build_plans
-from tinyzh.report import Reporter
+from tinyzh.report import Reporter, Reporters, file_reporters
 
 STATE = "recipe_state.json"
 RESULTS = "results.json"
@@ -177,7 +177,7 @@ def run_recipe(recipe: Recipe, reporter: Reporter | None = None, *, from_stage: 
             if step.action == "skip":
                 step.summary = (state.get(step.name) or {}).get("summary", {})
                 continue
-            _run_step(step, out, state, reporter)
+            _run_step(step, out, state, reporter, recipe.get("report_to"))
         summary = RunSummary(recipe, out, steps, _models(steps, state))
         write_json(out / RESULTS, summary.to_dict())
     return summary
@@ -208,7 +208,7 @@ def _announce(steps: list[Step], reporter: Reporter) -> None:
             reporter.message(f"{step.name}: up to date, skipped")
 
 
-def _run_step(step: Step, out: Path, state: dict[str, Any], reporter: Reporter) -> None:
+def _run_step(step: Step, out: Path, state: dict[str, Any], reporter: Reporter, report_to: str | None) -> None:
     if step.action == "run":  # new settings (or --from): start over, not on top of another run's files
         for path in step.plan.outputs:
             if path.is_dir():
@@ -220,8 +220,13 @@ def _run_step(step: Step, out: Path, state: dict[str, Any], reporter: Reporter) 
                         "complete": False}
     _write_state(out, state)
     start = time.perf_counter()
-    with quiet_transformers():
-        step.summary = step.plan.run(reporter) or {}
+    files = file_reporters(report_to, out / "tensorboard", step.name)  # OUTPUT/tensorboard/<stage>
+    try:
+        with quiet_transformers():
+            step.summary = step.plan.run(Reporters([reporter, *files])) or {}
+    finally:
+        for file in files:
+            file.close()
     step.seconds = time.perf_counter() - start
     state[step.name].update(complete=True, seconds=round(step.seconds, 2), summary=step.summary)
     _write_state(out, state)

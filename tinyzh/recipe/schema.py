@@ -44,7 +44,7 @@ TOP_KEYS = {
     "data_dir": "the folder holding <task>/{train,dev,test}.json",
     "max_seq_len": "positions of the models the recipe builds, and the task stages' default length",
     "threads": "torch CPU threads of every stage",
-    "report_to": "also log metrics to: tensorboard (OUTPUT/<stage>/tensorboard) or none",
+    "report_to": "also log metrics to: tensorboard (OUTPUT/tensorboard/<stage>) or none",
 }
 SHAPE_KEYS = ("layers", "hidden", "heads", "intermediate")
 BUNDLED = Path(__file__).resolve().parents[1] / "data" / "recipes"

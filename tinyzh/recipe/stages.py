@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import glob
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from tinyzh.errors import ConfigError, TinyzhError
 from tinyzh.evaluate.config import EvalConfig, ModelSpec
 from tinyzh.pregen.config import PregenConfig
 from tinyzh.recipe.schema import Recipe
-from tinyzh.report import Reporter
+from tinyzh.report import Reporter, parse_report_to
 
 _EVAL_WIRED = {"models": "the models of the earlier stages", "tasks": "the top-level task",
                "data_dir": "the top-level data_dir", "output": "OUTPUT/<stage>", "no_train": "the stage",
@@ -95,7 +94,6 @@ class Wiring:
     data_dir: Path | None
     max_seq_len: int | None
     threads: int | None
-    report_to: str
     pregen: Path | None = None
     task_teacher: str | None = None
     baseline: Path | None = None
@@ -130,6 +128,10 @@ def _wiring(recipe: Recipe) -> Wiring:
     out = recipe.get("output")
     if not out:
         raise recipe.error("required: the run's folder (give it in the recipe or with --output)", None, "output")
+    try:
+        parse_report_to(recipe.get("report_to"))
+    except ConfigError as exc:
+        raise recipe.error(str(exc), None, "report_to") from None
     corpus = recipe.get("corpus", [])
     corpus = [corpus] if isinstance(corpus, str) else list(corpus)
     paths = []
@@ -141,7 +143,7 @@ def _wiring(recipe: Recipe) -> Wiring:
     data_dir = recipe.get("data_dir")
     return Wiring(Path(out), int(recipe.get("seed", 0)), teacher, recipe.get("tokenizer"), student, paths,
                   recipe.get("task"), Path(data_dir) if data_dir else None, recipe.get("max_seq_len"),
-                  recipe.get("threads"), str(recipe.get("report_to", "none")))
+                  recipe.get("threads"))
 
 
 def _need(recipe: Recipe, stage: str, value: Any, key: str, why: str) -> Any:
@@ -247,8 +249,7 @@ def _finetune(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
     def run(reporter: Reporter) -> dict[str, Any]:
         if shape is not None:
             save_baseline(blank, tokenizer, shape, positions or 128, seed + 1)
-        with _with_files(reporter, w, "finetune") as both:
-            summary = run_eval(config, both)
+        summary = run_eval(config, reporter)
         return {"dev": {m.name: summary.get(m.name, w.task).dev_score for m in config.models}}
 
     return StagePlan("finetune", WHAT["finetune"], [config.output, blank],
@@ -279,18 +280,17 @@ def _distill_general(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StageP
     def run(reporter: Reporter) -> dict[str, Any]:
         if shape is not None:
             write_student_config(Path(student), shape, teacher, positions)
-        return _distill(config, reporter, w, "distill_general")
+        return _distill(config, reporter)
 
     settings = {**config.identity(), "student_shape": dataclasses.asdict(shape) if shape else None}
     return StagePlan("distill_general", WHAT["distill_general"], [Path(config.output), Path(student)] if shape
                      else [Path(config.output)], settings, run, config)
 
 
-def _distill(config: DistillConfig, reporter: Reporter, w: Wiring, stage: str) -> dict[str, Any]:
+def _distill(config: DistillConfig, reporter: Reporter) -> dict[str, Any]:
     from tinyzh.distill import run_distill
 
-    with _with_files(reporter, w, stage) as both:
-        results = run_distill(config, both)
+    results = run_distill(config, reporter)
     if not all(r.finished for r in results):
         raise TinyzhError(f"distillation into {config.output} stopped before the end; rerun to continue")
     last = results[-1]
@@ -326,7 +326,7 @@ def _distill_task(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan
                     student=student, seed=w.seed, max_seq_len=w.max_seq_len)
     w.student_task = Path(config.output)
     return StagePlan("distill_task", WHAT["distill_task"], [Path(config.output)], config.identity(),
-                     lambda reporter: _distill(config, reporter, w, "distill_task"), config)
+                     lambda reporter: _distill(config, reporter), config)
 
 
 def _eval(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
@@ -345,8 +345,7 @@ def _eval(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
                     no_train=True, seed=w.seed, threads=w.threads, max_seq_len=w.max_seq_len)
 
     def run(reporter: Reporter) -> dict[str, Any]:
-        with _with_files(reporter, w, "eval") as both:
-            summary = run_eval(config, both)
+        summary = run_eval(config, reporter)
         return {"models": [_model_row(m, summary.get(m.name, w.task or "")) for m in config.models]}
 
     return StagePlan("eval", WHAT["eval"], [config.output], config.identity(), run, config)
@@ -357,19 +356,6 @@ def _model_row(spec: ModelSpec, result: Any) -> dict[str, Any]:
     return {"name": spec.name, "path": spec.path, "parameters": result.parameters,
             "size_bytes": sum(p.stat().st_size for p in path.glob("*.safetensors")),
             "examples_per_s": result.examples_per_s, "metric": result.metric, "dev_score": result.dev_score}
-
-
-@contextmanager
-def _with_files(reporter: Reporter, w: Wiring, stage: str) -> Iterator[Reporter]:
-    """The run's reporter plus ``report_to``'s file reporters for this stage (OUTPUT/tensorboard/<stage>)."""
-    from tinyzh.report import Reporters, file_reporters
-
-    files = file_reporters(w.report_to, w.out / "tensorboard", stage)
-    try:
-        yield Reporters([reporter, *files])
-    finally:
-        for file in files:
-            file.close()
 
 
 BUILDERS: dict[str, Callable[[Recipe, dict[str, Any], Wiring], StagePlan]] = {
