@@ -26,7 +26,7 @@ def test_tiny_demo_end_to_end(demo_task_registered: None, tmp_path: Path) -> Non
     result = CliRunner().invoke(app, ["demo", "--output", str(out), "--size", "tiny", "--threads", "1"])
     torch.set_num_threads(threads)
     assert result.exit_code == 0, result.output
-    for stage in ("data", "vocab", "pregen", "teacher", "finetune", "distill_general", "augment", "distill_task",
+    for stage in ("data", "vocab", "pregen", "pretrain", "finetune", "distill_general", "augment", "distill_task",
                   "eval"):
         assert f"{stage}: " in result.output  # each stage announced
     text = " ".join(result.output.split())

@@ -20,7 +20,7 @@ from tinyzh.errors import ConfigError
 from tinyzh.recipe import load_recipe, plan, run_recipe
 from tinyzh.report import Reporter
 
-# The front of the demo at toy size: data, vocabulary, pregen and a 4-step teacher (a few seconds).
+# The front of the demo at toy size: data, vocabulary, pregen and a 4-step pretrain of the teacher (seconds).
 FRONT = """
 extends = "demo-tiny"
 name = "front"
@@ -72,14 +72,14 @@ def test_skip_resume_and_rerun_the_right_stages(tmp_path: Path) -> None:
     path = write(tmp_path, FRONT)
     out = f'output="{tmp_path / "out"}"'
     recipe = load_recipe(path, [out, 'report_to="tensorboard"'])
-    assert actions(recipe) == dict.fromkeys(("data", "vocab", "pregen", "teacher"), "run")
+    assert actions(recipe) == dict.fromkeys(("data", "vocab", "pregen", "pretrain"), "run")
     with pytest.raises(KeyboardInterrupt):
-        run_recipe(recipe, Stop("teacher"))
-    assert actions(recipe) == {"data": "skip", "vocab": "skip", "pregen": "skip", "teacher": "resume"}
+        run_recipe(recipe, Stop("pretrain"))
+    assert actions(recipe) == {"data": "skip", "vocab": "skip", "pregen": "skip", "pretrain": "resume"}
 
     summary = run_recipe(recipe)
     assert [s.action for s in summary.steps] == ["skip", "skip", "skip", "resume"]
-    losses = scalars(tmp_path / "out" / "tensorboard" / "teacher")["teacher/mlm_loss"]
+    losses = scalars(tmp_path / "out" / "tensorboard" / "pretrain")["pretrain/mlm_loss"]
     assert [step for step, _ in losses][-4:] == [1, 2, 3, 4]  # the finished run's steps, after the stopped one's
     assert all(s.action == "skip" for s in plan(recipe))
     teacher = (tmp_path / "out" / "teacher-mlm" / "model.safetensors").stat().st_mtime_ns
@@ -87,9 +87,9 @@ def test_skip_resume_and_rerun_the_right_stages(tmp_path: Path) -> None:
     changed = load_recipe(path, [out, "pregen.epochs=2"])
     steps = {s.name: s for s in plan(changed)}
     assert {n: s.action for n, s in steps.items()} == {"data": "skip", "vocab": "skip", "pregen": "run",
-                                                       "teacher": "run"}
+                                                       "pretrain": "run"}
     assert steps["pregen"].reason == "settings changed: epochs 1 -> 2"
-    assert steps["teacher"].reason == "an earlier stage (pregen) reruns"
+    assert steps["pretrain"].reason == "an earlier stage (pregen) reruns"
     run_recipe(changed)
     manifest = json.loads((tmp_path / "out" / "pregen" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["epochs"] == 2
@@ -99,20 +99,20 @@ def test_skip_resume_and_rerun_the_right_stages(tmp_path: Path) -> None:
     three = load_recipe(path, [out, "pregen.epochs=3"])
     only = run_recipe(three, only="pregen")
     assert [(s.name, s.action) for s in only.steps] == [("pregen", "run")]
-    assert {s.name: s.reason for s in plan(three)}["teacher"] == "an earlier stage was rerun since this one ran"
-    again = run_recipe(three, from_stage="teacher")
-    assert [(s.name, s.action) for s in again.steps] == [("teacher", "run")]
+    assert {s.name: s.reason for s in plan(three)}["pretrain"] == "an earlier stage was rerun since this one ran"
+    again = run_recipe(three, from_stage="pretrain")
+    assert [(s.name, s.action) for s in again.steps] == [("pretrain", "run")]
     results = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
-    assert results["recipe"] == "front" and [s["stage"] for s in results["stages"]] == ["teacher"]
+    assert results["recipe"] == "front" and [s["stage"] for s in results["stages"]] == ["pretrain"]
     saved = json.loads((tmp_path / "out" / "recipe.json").read_text(encoding="utf-8"))
     assert saved["pregen"]["epochs"] == 3 and "finetune" not in saved
 
 
 def test_from_needs_the_earlier_stages_up_to_date(tmp_path: Path) -> None:
     recipe = load_recipe(write(tmp_path, FRONT), [f'output="{tmp_path / "out"}"'])
-    with pytest.raises(ConfigError, match="--from teacher: the earlier stage data is not up to date"):
-        plan(recipe, from_stage="teacher")
-    with pytest.raises(ConfigError, match="--only 'augment': this recipe runs data, vocab, pregen, teacher"):
+    with pytest.raises(ConfigError, match="--from pretrain: the earlier stage data is not up to date"):
+        plan(recipe, from_stage="pretrain")
+    with pytest.raises(ConfigError, match="--only 'augment': this recipe runs data, vocab, pregen, pretrain"):
         plan(recipe, only="augment")
 
 
@@ -166,7 +166,7 @@ def test_every_bundled_recipe_plans(tmp_path: Path) -> None:
 
 
 def test_a_c_locale_run_writes_utf8_json(tmp_path: Path) -> None:
-    path = write(tmp_path, FRONT.replace("[finetune]", "[pregen]\nepochs = 1\n[teacher]\nenabled = false\n"
+    path = write(tmp_path, FRONT.replace("[finetune]", "[pregen]\nepochs = 1\n[pretrain]\nenabled = false\n"
                                          "[finetune]"))
     env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0",
            "PYTHONIOENCODING": "utf-8", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}

@@ -56,8 +56,8 @@ def pretrain(target: Path, pregen: Path, shape: BertShape, settings: dict[str, A
     steps = settings["steps"]
 
     def tick(step: int, loss: float) -> None:
-        reporter.progress("teacher (masked-LM steps)", step, steps, {"loss": loss})
-        reporter.metrics("teacher", step, {"mlm_loss": loss})
+        reporter.progress("pretrain (masked-LM steps)", step, steps, {"loss": loss})
+        reporter.metrics("pretrain", step, {"mlm_loss": loss})
 
     loss = pretrain_teacher(pregen, target, steps, settings["lr"], settings["batch_size"], settings["seed"], tick)
     return {"steps": steps, "loss": loss}

@@ -28,14 +28,14 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10: the same parser, as a package
     import tomli as tomllib
 
-STAGES = ("data", "vocab", "pregen", "teacher", "finetune", "distill_general", "augment", "distill_task", "eval")
+STAGES = ("data", "vocab", "pregen", "pretrain", "finetune", "distill_general", "augment", "distill_task", "eval")
 TOP_KEYS = {
     "name": "a short name, shown in the summary",
     "description": "what the recipe does",
     "extends": "a bundled recipe or a file this one starts from",
     "output": "the run's folder; every stage writes a subfolder of it",
     "seed": "the seed of every stage",
-    "teacher": "hub name or directory of the teacher (replaced by [teacher]'s output when that stage runs)",
+    "teacher": "hub name or directory of the teacher (replaced by [pretrain]'s output when that stage runs)",
     "student": "a preset (tinybert-4), a config.json or checkpoint directory, or a table with layers, hidden, "
                "heads, intermediate",
     "tokenizer": "the tokenizer of pregen (default: the teacher's; [vocab]'s output when that stage runs)",

@@ -1,10 +1,10 @@
 """The stages of a recipe, each built into a :class:`StagePlan`: its command's config, outputs and run.
 
 Stages are wired in ``STAGES`` order through a :class:`Wiring` that each stage updates (``pregen``
-sets where the instances are, ``teacher`` replaces the teacher, ``finetune`` gives the task teacher…).
+sets where the instances are, ``pretrain`` replaces the teacher, ``finetune`` gives the task teacher…).
 Every config is built here, before anything runs, so a bad value in any stage stops the run at once.
 The work itself goes through the commands' library calls (``run_pregen``, ``run_distill``,
-``run_augment``, ``run_eval``); ``data``, ``vocab`` and ``teacher`` are the demo's own steps (copy the
+``run_augment``, ``run_eval``); ``data``, ``vocab`` and ``pretrain`` are the demo's own steps (copy the
 bundled data, a character vocabulary, masked-LM pre-training of a small teacher from scratch).
 """
 
@@ -38,7 +38,7 @@ WIRED: dict[str, dict[str, str]] = {
     "finetune": _EVAL_WIRED,
     "distill_general": {k: v for k, v in _DISTILL_WIRED.items() if k != "step"},
     "augment": {"task": "the top-level task", "input": "the task's train file", "output": "OUTPUT/augment",
-                "teacher": "the top-level teacher or [teacher]", "overwrite": "the runner", "extra": "nothing"},
+                "teacher": "the top-level teacher or [pretrain]", "overwrite": "the runner", "extra": "nothing"},
     "distill_task": _DISTILL_WIRED,
     "eval": _EVAL_WIRED,
 }
@@ -47,18 +47,18 @@ STAGE_KEYS: dict[str, set[str]] = {
     "data": {"source", "max_documents", "max_train", "max_dev"},
     "vocab": set(),
     "pregen": {f.name for f in fields(PregenConfig)} - set(WIRED["pregen"]),
-    "teacher": _TEACHER_KEYS,
+    "pretrain": _TEACHER_KEYS,
     "finetune": ({f.name for f in fields(EvalConfig)} - set(_EVAL_WIRED)) | {"baseline"},
     "distill_general": {f.name for f in fields(DistillConfig)} - set(WIRED["distill_general"]) - {"step"},
     "augment": {f.name for f in fields(AugmentConfig)} - set(WIRED["augment"]),
-    "distill_task": {f.name for f in fields(DistillConfig)} - set(_DISTILL_WIRED),
+    "distill_task": ({f.name for f in fields(DistillConfig)} - set(_DISTILL_WIRED)) | {"select_on_dev"},
     "eval": {f.name for f in fields(EvalConfig)} - set(_EVAL_WIRED),
 }
 WHAT = {
     "data": "copy the bundled demo corpus and task",
     "vocab": "a character vocabulary of the corpus and task",
     "pregen": "whole-word-masked pre-training instances (tinyzh pregen)",
-    "teacher": "masked-LM pre-training of a small teacher from scratch",
+    "pretrain": "masked-LM pre-training of a small teacher from scratch",
     "finetune": "fine-tune the teacher on the task (tinyzh eval --save-models)",
     "distill_general": "general distillation (tinyzh distill --stage general)",
     "augment": "augment the task's training set (tinyzh augment)",
@@ -159,7 +159,7 @@ def _build(cls: type, table: dict[str, Any], **wired: Any) -> Any:
         raise ConfigError(f"a value has the wrong type ({exc})") from None
 
 
-# --------------------------------------------------------------------------- data, vocab, teacher
+# --------------------------------------------------------------------------- data, vocab, pretrain
 def _data(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
     from tinyzh.recipe.demo_steps import copy_demo_data
 
@@ -198,11 +198,11 @@ def _pregen(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
                      inputs=[p for p in config.corpus if p.is_file() and w.out not in p.parents])
 
 
-def _teacher(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
+def _pretrain(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
     from tinyzh.recipe.demo_steps import pretrain
 
     if w.pregen is None:
-        raise recipe.error("needs [pregen]: the teacher is pre-trained on its instances", "teacher", None)
+        raise recipe.error("needs [pregen]: the teacher is pre-trained on its instances", "pretrain", None)
     shape = BertShape(*(table.get(k, d) for k, d in zip(("layers", "hidden", "heads", "intermediate"),
                                                            (4, 128, 4, 512), strict=True)))
     settings = {"shape": dataclasses.asdict(shape), "steps": table.get("steps", 300), "lr": table.get("lr", 5e-4),
@@ -210,7 +210,7 @@ def _teacher(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
                 "tokenizer": w.tokenizer or w.teacher}
     target, pregen = w.out / "teacher-mlm", w.pregen
     w.teacher = str(target)
-    return StagePlan("teacher", WHAT["teacher"], [target], settings,
+    return StagePlan("pretrain", WHAT["pretrain"], [target], settings,
                      lambda reporter: pretrain(target, pregen, shape, settings, reporter))
 
 
@@ -321,8 +321,10 @@ def _distill_task(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan
     _need(recipe, "distill_task", w.data_dir, "data_dir", "the folder holding the task's files")
     task_dir = _task_dir(w)
     student = str(w.general) if w.general else str(w.student)
-    config = _build(DistillConfig, table, stage="task", task=w.task, data=str(w.task_data or task_dir / "train.json"),
-                    dev=str(task_dir / "dev.json"), output=str(w.out / "student"), teacher=w.task_teacher or w.teacher,
+    options = {k: v for k, v in table.items() if k != "select_on_dev"}
+    dev = str(task_dir / "dev.json") if table.get("select_on_dev", True) else None  # keep the best on dev
+    config = _build(DistillConfig, options, stage="task", task=w.task, data=str(w.task_data or task_dir / "train.json"),
+                    dev=dev, output=str(w.out / "student"), teacher=w.task_teacher or w.teacher,
                     student=student, seed=w.seed, max_seq_len=w.max_seq_len)
     w.student_task = Path(config.output)
     return StagePlan("distill_task", WHAT["distill_task"], [Path(config.output)], config.identity(),
@@ -359,6 +361,6 @@ def _model_row(spec: ModelSpec, result: Any) -> dict[str, Any]:
 
 
 BUILDERS: dict[str, Callable[[Recipe, dict[str, Any], Wiring], StagePlan]] = {
-    "data": _data, "vocab": _vocab, "pregen": _pregen, "teacher": _teacher, "finetune": _finetune,
+    "data": _data, "vocab": _vocab, "pregen": _pregen, "pretrain": _pretrain, "finetune": _finetune,
     "distill_general": _distill_general, "augment": _augment, "distill_task": _distill_task, "eval": _eval,
 }
