@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from tinyzh.errors import ConfigError
-from tinyzh.hf import load_error_reason, weights_errors
+from tinyzh.hf import load_pretrained
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 WEIGHT_PATTERNS = ("*.safetensors", "*.bin")
@@ -51,20 +51,13 @@ def load_for_export(directory: Path) -> TensorModule:
 def _load(directory: Path, is_classifier: bool) -> TensorModule:
     from transformers import AutoModel, AutoModelForSequenceClassification
 
-    try:
-        if is_classifier:
-            model, output_name = AutoModelForSequenceClassification.from_pretrained(str(directory)), "logits"
-        else:  # a base or masked-LM checkpoint: export the encoder, whose states a caller pools itself
-            model, output_name = (
-                AutoModel.from_pretrained(str(directory), add_pooling_layer=False),
-                "last_hidden_state",
-            )
-    except weights_errors() as exc:
-        raise ConfigError(f"could not load {directory} ({load_error_reason(exc)})") from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(
-            f"could not load {directory} ({type(exc).__name__}: {str(exc).splitlines()[0]})"
-        ) from None
+    hint = "give a saved Hugging Face checkpoint directory"
+    if is_classifier:
+        model = load_pretrained(AutoModelForSequenceClassification, str(directory), "model", hint=hint)
+        output_name = "logits"
+    else:  # a base or masked-LM checkpoint: export the encoder, whose states a caller pools itself
+        model = load_pretrained(AutoModel, str(directory), "model", hint=hint, add_pooling_layer=False)
+        output_name = "last_hidden_state"
     return TensorModule(model, output_name).eval()
 
 
