@@ -46,6 +46,12 @@ TOP_KEYS = {
     "threads": "torch CPU threads of every stage",
     "report_to": "also log metrics to: tensorboard (OUTPUT/tensorboard/<stage>) or none",
 }
+# The type each top-level key must have (``student`` may also be a shape table, ``corpus`` one string).
+TOP_TYPES: dict[str, tuple[type, ...]] = {
+    "name": (str,), "description": (str,), "output": (str,), "seed": (int,), "teacher": (str,), "student": (str,),
+    "tokenizer": (str,), "corpus": (list, str), "task": (str,), "data_dir": (str,), "max_seq_len": (int,),
+    "threads": (int,), "report_to": (str,),
+}
 SHAPE_KEYS = ("layers", "hidden", "heads", "intermediate")
 BUNDLED = Path(__file__).resolve().parents[1] / "data" / "recipes"
 
@@ -196,6 +202,7 @@ def _split(recipe: Recipe, data: dict[str, Any]) -> None:
         elif key == "student" and isinstance(value, dict):
             recipe.top[key] = _shape(recipe, value)
         elif key in TOP_KEYS:
+            _check_type(recipe, key, value)
             recipe.top[key] = value
         else:
             hint = _closest(key, [*TOP_KEYS, *STAGES])
@@ -203,6 +210,19 @@ def _split(recipe: Recipe, data: dict[str, Any]) -> None:
             raise recipe.error(f"unknown {'table' if section else 'key'}{hint}; top-level keys: "
                                f"{', '.join(TOP_KEYS)}; stages: {', '.join(STAGES)}", section, name)
     recipe.stages = {name: recipe.stages[name] for name in STAGES if name in recipe.stages}
+
+
+def _check_type(recipe: Recipe, key: str, value: Any) -> None:
+    types = TOP_TYPES.get(key, (object,))
+    ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+    if key == "corpus" and isinstance(value, list):
+        ok = all(isinstance(v, str) for v in value)
+    if key in ("seed", "max_seq_len", "threads") and ok and value < (0 if key == "seed" else 1):
+        raise recipe.error(f"must be {'>= 0' if key == 'seed' else 'at least 1'}, got {value}", None, key)
+    if not ok:
+        expected = " or ".join("a list of strings" if t is list else {str: "a string", int: "an integer"}[t]
+                               for t in types)
+        raise recipe.error(f"expected {expected}, got {value!r}", None, key)
 
 
 def _shape(recipe: Recipe, table: dict[str, Any]) -> BertShape:

@@ -179,7 +179,8 @@ def _vocab(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
     _need(recipe, "vocab", corpus, "corpus", "the text the vocabulary is built from")
     w.tokenizer = str(target)
     return StagePlan("vocab", WHAT["vocab"], [target], {"corpus": [str(p) for p in corpus], "task": task},
-                     lambda reporter: build_vocab(target, corpus, data_dir, task))
+                     lambda reporter: build_vocab(target, corpus, data_dir, task),
+                     inputs=[p for p in corpus if p.is_file() and w.out not in p.parents])
 
 
 def _pregen(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
