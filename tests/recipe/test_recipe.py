@@ -127,6 +127,8 @@ def test_from_needs_the_earlier_stages_up_to_date(tmp_path: Path) -> None:
      r"recipe.toml:4: \[pregen\] masking: --masking 'sometimes' is not valid"),
     ('output = "o"\ncorpus = ["c.txt"]\n\n[pregen]\nepochs = 0\n', r"recipe.toml:5: \[pregen\] epochs: --epochs 0"),
     ('output = "o"\n[pregen]\n', r"\[pregen\] needs the top-level key corpus"),
+    ('output = "o"\nmax_seq_len = 32\ncorpus = ["c"]\n[pregen]\nmax_seq_len = 64\n[pretrain]\n',
+     r"recipe.toml:2: max_seq_len: the teacher's 32 positions are fewer than \[pregen\] max_seq_len 64"),
     ('[pregen]\n', r"output: required"),
     ('output = "o"\nseed = "one"\n', r"recipe.toml:2: seed: expected an integer, got 'one'"),
     ('output = "o"\ncorpus = [1]\n', r"recipe.toml:2: corpus: expected a list of strings or a string"),

@@ -95,6 +95,7 @@ class Wiring:
     max_seq_len: int | None
     threads: int | None
     pregen: Path | None = None
+    pregen_len: int = 0  # tokens per pre-training instance
     task_teacher: str | None = None
     baseline: Path | None = None
     general: Path | None = None
@@ -189,7 +190,7 @@ def _pregen(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
     _need(recipe, "pregen", w.corpus, "corpus", "the text files to pre-generate from")
     config = _build(PregenConfig, table, corpus=list(w.corpus), output=w.out / "pregen",
                     tokenizer=w.tokenizer or w.teacher, seed=w.seed)
-    w.pregen = config.output
+    w.pregen, w.pregen_len = config.output, config.max_seq_len
 
     def run(reporter: Reporter) -> dict[str, Any]:
         manifest = run_pregen(config, reporter)
@@ -209,6 +210,9 @@ def _pretrain(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
     settings = {"shape": dataclasses.asdict(shape), "steps": table.get("steps", 300), "lr": table.get("lr", 5e-4),
                 "batch_size": table.get("batch_size", 32), "max_seq_len": w.max_seq_len or 128, "seed": w.seed,
                 "tokenizer": w.tokenizer or w.teacher}
+    if w.pregen_len > settings["max_seq_len"]:
+        raise recipe.error(f"the teacher's {settings['max_seq_len']} positions are fewer than [pregen] max_seq_len "
+                           f"{w.pregen_len}; raise max_seq_len or lower [pregen] max_seq_len", None, "max_seq_len")
     target, pregen = w.out / "teacher-mlm", w.pregen
     w.teacher = str(target)
     return StagePlan("pretrain", WHAT["pretrain"], [target], settings,
