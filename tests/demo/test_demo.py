@@ -10,6 +10,7 @@ import torch
 from typer.testing import CliRunner
 
 from tests.demo.test_data import DEMO_ENTRY_POINT
+from tests.distill.test_report import scalars
 from tinyzh import plugins
 from tinyzh.cli import app
 
@@ -23,7 +24,8 @@ def demo_task_registered() -> None:
 def test_tiny_demo_end_to_end(demo_task_registered: None, tmp_path: Path) -> None:
     out = tmp_path / "demo"
     threads = torch.get_num_threads()
-    result = CliRunner().invoke(app, ["demo", "--output", str(out), "--size", "tiny", "--threads", "1"])
+    result = CliRunner().invoke(app, ["demo", "--output", str(out), "--size", "tiny", "--threads", "1",
+                                      "--report-to", "tensorboard"])
     torch.set_num_threads(threads)
     assert result.exit_code == 0, result.output
     for stage in ("data", "vocab", "pregen", "pretrain", "finetune", "distill_general", "augment", "distill_task",
@@ -56,6 +58,16 @@ def test_tiny_demo_end_to_end(demo_task_registered: None, tmp_path: Path) -> Non
     md = (out / "demo_results.md").read_text(encoding="utf-8")
     table = [line for line in md.splitlines() if line.startswith("| ") and not line.startswith("| ---")]
     assert len(table) == 4 and table[2].startswith("| student")  # header + teacher, student, baseline
+
+    # every stage's metrics as TensorBoard events, read back with tensorboard's own reader
+    board = {stage: scalars(out / "tensorboard" / stage) for stage in ("pretrain", "distill_general",
+                                                                        "distill_task", "eval")}
+    assert [s for s, _ in board["pretrain"]["pretrain/mlm_loss"]] == [1, 2, 3, 4]
+    assert {"general/loss", "general/hidden_1", "general/attention_1", "general/lr",
+            "general/samples_per_s"} <= set(board["distill_general"])
+    assert {"intermediate/hidden_1", "prediction/soft_ce", "prediction/lr"} <= set(board["distill_task"])
+    student_dev = board["eval"]["eval/student/demo-sentiment/dev_accuracy"][0][1]
+    assert student_dev == pytest.approx(rows["student"]["dev_accuracy"])
 
     again = CliRunner().invoke(app, ["demo", "--output", str(out), "--size", "tiny", "--threads", "1"])
     torch.set_num_threads(threads)

@@ -29,6 +29,9 @@ def demo(
         int | None,
         typer.Option("--threads", help="CPU threads (default: torch's; 1 is fastest on a busy machine)."),
     ] = None,
+    report_to: Annotated[
+        str, typer.Option("--report-to", help="Also log every stage's metrics to: tensorboard (OUTPUT/tensorboard/<stage>) or none.")
+    ] = "none",
 ) -> None:
     """Build a small Chinese teacher from bundled text, then pregen -> distill -> augment -> distill -> eval
     (the bundled recipe `demo`; `tinyzh run demo --dry-run` shows its stages and commands).
@@ -43,7 +46,8 @@ def demo(
     start = time.perf_counter()
     reporter = RichReporter(console, transient=True)
     try:
-        report = run_demo(size, output, seed=seed, threads=threads, overwrite=overwrite, reporter=reporter)
+        report = run_demo(size, output, seed=seed, threads=threads, overwrite=overwrite, report_to=report_to,
+                          reporter=reporter)
     finally:
         reporter.close()
     table = Table(title=f"tinyzh demo ({size}): demo-sentiment dev set, CPU")
