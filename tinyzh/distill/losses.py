@@ -13,7 +13,7 @@ Shapes: B batch, T tokens, D width, H heads, C classes, P masked positions, V vo
 Usage::
 
     loss = LOSSES["attention_mse"](scores_S, scores_T, mask)
-    terms = match_losses(matches, adapted_S, adapted_T, project)   # {"hidden_3": tensor, ...}
+    terms = match_losses(matches, adapted_S, adapted_T)   # {"hidden_3": tensor, ...}
 """
 
 from __future__ import annotations
