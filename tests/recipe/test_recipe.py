@@ -157,6 +157,9 @@ def test_dry_run_prints_the_plan_and_commands_and_runs_nothing(tmp_path: Path) -
     assert all(name in listed.output for name in ("demo", "general-tinybert4", "clue-task", "quality-best"))
     bad = CliRunner().invoke(app, ["run", "demo-tiny", "--dry-run", "--set", "pregen.epochz=1"])
     assert bad.exit_code == 1 and "did you mean 'epochs'" in bad.output
+    bad = CliRunner().invoke(app, ["run", "demo-tiny", "-o", str(out), "--set", "distill_task.lr=-1"])
+    assert bad.exit_code == 1 and "[distill_task] lr (from --set): --lr must be positive" in " ".join(bad.output.split())
+    assert not out.exists()  # refused before anything was written
 
 
 def test_every_bundled_recipe_plans(tmp_path: Path) -> None:

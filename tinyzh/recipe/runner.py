@@ -167,9 +167,10 @@ def run_recipe(recipe: Recipe, reporter: Reporter | None = None, *, from_stage: 
                only: str | None = None, overwrite: bool = False) -> RunSummary:
     """Run the planned stages; returns what each did and the scored models (also in results.json)."""
     reporter = reporter or Reporter()
+    plan(recipe, from_stage=from_stage, only=only)  # every recipe error before anything is written
     out = prepare_output(recipe, overwrite)
     with output_lock(out, "run"), _threads(recipe.get("threads")):
-        steps = plan(recipe, from_stage=from_stage, only=only)
+        steps = plan(recipe, from_stage=from_stage, only=only)  # again: under the lock, after --overwrite
         _save_recipe(recipe, out)
         _announce(steps, reporter)
         state = read_state(out)

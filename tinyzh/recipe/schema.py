@@ -65,6 +65,7 @@ class Recipe:
     stages: dict[str, dict[str, Any]]
     sources: list[Path] = field(default_factory=list)  # the file and those it extends, child first
     texts: dict[str, str] = field(default_factory=dict)  # file -> text, for line numbers in errors
+    overridden: set[tuple[str | None, str]] = field(default_factory=set)  # (section, key) given by --set
 
     def stage(self, name: str) -> dict[str, Any]:
         return self.stages.get(name, {})
@@ -78,6 +79,9 @@ class Recipe:
     def error(self, message: str, section: str | None = None, key: str | None = None) -> ConfigError:
         """A ``ConfigError`` naming the file (and line) where ``[section] key`` is set."""
         where = str(self.path)
+        if key is not None and (section, key) in self.overridden:
+            name = f"[{section}] {key}" if section else key
+            return ConfigError(f"{where}: {name} (from --set): {message}")
         for source in self.sources:
             line = key_line(self.texts.get(str(source), ""), section, key) if key or section else None
             if line is not None:
@@ -126,9 +130,8 @@ def load_recipe(spec: str | Path, overrides: list[str] | None = None) -> Recipe:
     """Read ``spec`` (and what it extends), apply ``--set`` ``overrides``, check every key and value."""
     path = resolve_source(spec)
     data, sources, texts = _read_chain(path, [])
-    for text in overrides or []:
-        _apply_override(data, text)
-    recipe = Recipe(path, {}, {}, sources, texts)
+    overridden = {_apply_override(data, text) for text in overrides or []}
+    recipe = Recipe(path, {}, {}, sources, texts, overridden)
     _split(recipe, data)
     return recipe
 
@@ -164,7 +167,7 @@ def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _apply_override(data: dict[str, Any], text: str) -> None:
+def _apply_override(data: dict[str, Any], text: str) -> tuple[str | None, str]:
     """``KEY=VALUE`` or ``STAGE.KEY=VALUE``; the value is read as TOML (``3``, ``true``, ``["a", "b"]``),
     else taken as a string."""
     key, sep, raw = text.partition("=")
@@ -182,6 +185,7 @@ def _apply_override(data: dict[str, Any], text: str) -> None:
     if not isinstance(table, dict):
         raise ConfigError(f"--set {text!r}: {target} is not a table")
     table[name] = value
+    return target or None, name
 
 
 def _split(recipe: Recipe, data: dict[str, Any]) -> None:
