@@ -28,7 +28,7 @@ def small_teacher(directory: Path, layers: int, hidden: int) -> Path:
     import torch
     from transformers import BertConfig, BertForMaskedLM
 
-    from tinyzh.tokenizers.bert_chinese import load_hf_tokenizer
+    from tinyzh.hf import load_hf_tokenizer
 
     tokenizer = load_hf_tokenizer(str(DATA / "vocab" / "bert-base-chinese"))
     config = BertConfig(vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers,

@@ -52,22 +52,24 @@ def build(precision: str, batch: int, seq: int):
     from tinyzh.distill.matches import attention_layers, uniform_layer_map
     from tinyzh.distill.models import build_student
     from tinyzh.distill.phase import Phase, build_matches
-    from tinyzh.distill.wrappers import Projections, StudentForward, prepare_teacher
+    from tinyzh.distill.wrappers import Precision, Projections, StudentForward, prepare_teacher
 
     torch.manual_seed(0)
     teacher = BertModel(BertConfig(vocab_size=21128), add_pooling_layer=False).eval().requires_grad_(False)
     teacher.config._attn_implementation = "sdpa"
     student = build_student("tinybert-4", teacher, "bert-base-chinese-shape", "general")
     pairs = uniform_layer_map(12, 4)
-    matches = build_matches(pairs, widths_differ=True)
-    prepare_teacher(teacher, precision)
+    matches = build_matches(pairs)
+    resolved = Precision.of(precision)  # once: the teacher's dtype and the student's autocast
+    prepare_teacher(teacher, resolved)
     capture_scores(teacher, attention_layers(matches, "T"))
     capture_scores(student, attention_layers(matches, "S"))
     projections = Projections(312, 768, [s for s, _ in pairs], "shared")
     forward_S = StudentForward(student, projections, hidden=True, mlm=False, logits=False, proj_layers={s for s, _ in pairs})
     config = DistillConfig(stage="general", data="synthetic", output="unused", batch_size=batch, precision=precision)
     data = TrainData(dataset=[0] * batch, collate=lambda rows: rows)  # type: ignore[arg-type]
-    return Phase("general", config, teacher, student, forward_S, matches, data, None, DistEnv(), (), pairs)
+    return Phase("general", config, teacher, student, forward_S, matches, data, None, DistEnv(), (), pairs,
+                 precision=resolved)
 
 
 def synthetic_batch(batch: int, seq: int) -> dict[str, torch.Tensor]:
@@ -81,20 +83,20 @@ def synthetic_batch(batch: int, seq: int) -> dict[str, torch.Tensor]:
 def run(precision: str, args: argparse.Namespace) -> dict[str, float]:
     from torch.utils.flop_counter import FlopCounterMode
 
-    from tinyzh.distill.trainer import _optimizer, _optimizer_step
+    from tinyzh.distill.trainer import build_optimizer, optimizer_step
 
     phase = build(precision, args.batch_size, args.seq_len)
-    optim = _optimizer(phase, total=1000)
+    optim = build_optimizer(phase, total=1000)
     batch = synthetic_batch(args.batch_size, args.seq_len)
     counter = FlopCounterMode(display=False)
     with counter:
-        _optimizer_step(phase, phase.forward_S, optim, [batch])
+        optimizer_step(phase, phase.forward_S, optim, [batch])
     flops = counter.get_total_flops()
     for _ in range(args.warmup):
-        _optimizer_step(phase, phase.forward_S, optim, [batch])
+        optimizer_step(phase, phase.forward_S, optim, [batch])
     start = time.perf_counter()
     for _ in range(args.steps):
-        _optimizer_step(phase, phase.forward_S, optim, [batch])
+        optimizer_step(phase, phase.forward_S, optim, [batch])
     seconds = (time.perf_counter() - start) / args.steps
     return {"s_per_step": seconds, "samples_per_s": args.batch_size / seconds, "flops_per_step": flops,
             "flop_per_s": flops / seconds}

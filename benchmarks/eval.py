@@ -27,7 +27,7 @@ def build_model(directory: Path, vocab_dir: Path, layers: int, hidden: int) -> P
     from transformers import BertConfig, BertModel
 
     from tinyzh.config import get_preset
-    from tinyzh.tokenizers.bert_chinese import load_hf_tokenizer
+    from tinyzh.hf import load_hf_tokenizer
 
     tokenizer = load_hf_tokenizer(str(vocab_dir))
     preset = get_preset("tinybert-4")  # 4 layers, hidden 312, intermediate 1200, 12 heads
@@ -73,16 +73,15 @@ def main() -> None:
     from rich.table import Table
 
     from tinyzh import plugins
-    from tinyzh.commands.evaluate import _task_names
     from tinyzh.evaluate.config import EvalConfig, ModelSpec
     from tinyzh.evaluate.runner import run_eval
-    from tinyzh.tasks.data import find_task_dir
+    from tinyzh.tasks.data import expand_tasks, find_task_dir
 
     none_if_zero = lambda value: value or None  # noqa: E731
     with tempfile.TemporaryDirectory() as tmp:
         model = build_model(Path(tmp) / "tinybert4-random", args.vocab, args.layers, args.hidden)
         config = EvalConfig(
-            models=[ModelSpec("tinybert4-random", str(model))], tasks=_task_names(args.tasks, args.data_dir),
+            models=[ModelSpec("tinybert4-random", str(model))], tasks=expand_tasks(args.tasks, args.data_dir)[0],
             data_dir=args.data_dir, output=Path(tmp) / "out", epochs=args.epochs, lr=args.lr,
             batch_size=args.batch_size, max_seq_len=none_if_zero(args.max_seq_len),
             max_train_examples=none_if_zero(args.max_train_examples),

@@ -8,15 +8,13 @@ One command runs the whole recipe against honest baselines and writes ``results.
 
 Stages (folders under ``--work``; see docs/quality.md):
  1. data + vocab   task folders (TNEWS train = train + test_public), corpus cut, trimmed bert-base-chinese vocab
- 2. pregen         whole-word-masked instances of the corpus (``tinyzh pregen``)
- 3. teacher        MLM pre-training of a blank BERT on pregen (the demo's loop), then ``tinyzh eval
-                   --save-models`` fine-tuning on both tasks
- 4. general        ``distill --stage general`` of the student from the MLM teacher
- 5. augment        synonym augmentation (HIT Cilin) of each training set (``tinyzh augment``)
- 6. task distill   ``distill --stage task --step both`` per task from the fine-tuned teacher
- 7. baselines      the student's shape fine-tuned on the same augmented sets for as many passes as the
+ 2. the recipe     ``tinyzh run quality-best`` per task (``WORK/<task>``), with this run's data and budgets as
+                   ``--set`` values: pregen, masked-LM pre-training of the teacher, fine-tuning, general
+                   distillation (first task only; the others reuse its teacher and general student),
+                   synonym augmentation (HIT Cilin), task distillation, ``eval --no-train``
+ 3. baselines      the student's shape fine-tuned on the same augmented sets for as many passes as the
                    student made, from the general-distilled weights and from random weights
- 8. score + speed  ``tinyzh eval --no-train`` of the students; batch-1 / batch-32 CPU speed
+ 4. speed          batch-1 / batch-32 CPU speed of teacher and student
 """
 
 from __future__ import annotations
@@ -36,6 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality_report  # noqa: E402
 import quality_stages as stages  # noqa: E402
 from quality_setup import TASKS, QualityConfig, missing_data, prepare_data, write_synthetic_data  # noqa: E402
+
+from tinyzh.report import Reporter  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 Notify = Callable[[str], None]
@@ -58,9 +58,27 @@ class Timer:
         self.notify(f"[{time.strftime('%H:%M:%S')}] {name} done in {self.seconds[name]:.0f} s")
 
 
+class Printer(Reporter):
+    """The recipe runner's messages, with the time of day."""
+
+    def __init__(self, notify: Notify) -> None:
+        self.notify = notify
+
+    def message(self, text: str) -> None:
+        self.notify(f"[{time.strftime('%H:%M:%S')}] {text}")
+
+
+# recipe stage -> this report's name for its time (``{task}``: the task of a per-task stage)
+STAGE_TIMES = {"pregen": "pregen", "pretrain": "teacher-pretrain", "finetune": "teacher-finetune-{task}",
+               "distill_general": "distill-general", "augment": "augment-{task}",
+               "distill_task": "distill-task-{task}", "eval": "score-{task}"}
+
+
 def run_quality(config: QualityConfig, results_dir: Path, notify: Notify = print) -> dict[str, Any]:
     """Every stage of the module docstring; writes and returns the report dict."""
     import torch
+
+    from tinyzh.recipe import load_recipe, run_recipe
 
     torch.set_num_threads(config.threads)
     size, seed, out = config.shape, config.seed, config.output
@@ -69,39 +87,30 @@ def run_quality(config: QualityConfig, results_dir: Path, notify: Notify = print
     timer = Timer(notify)
     with timer("data"):
         data_dir, vocab = prepare_data(config.data, out, size)
-    with timer("pregen"):
-        stages.pregen(size, data_dir / "corpus.txt", vocab, out / "pregen", seed)
-    with timer("teacher-pretrain"):
-        teacher_mlm, mlm_loss = stages.pretrain(size, vocab, out, seed)
-    notify(f"teacher masked-LM loss at the end: {mlm_loss:.2f}")
-    with timer("teacher-finetune"):
-        teacher = stages.finetune(size, {"teacher": teacher_mlm}, data_dir, out / "finetune", size.teacher_lr,
-                                  size.finetune_epochs, seed, save=True)  # fmt: skip
-    with timer("distill-general"):
-        general = stages.distill_general(size, vocab, teacher_mlm, out, seed)
-    teacher_dirs = {task: out / "finetune" / "teacher" / "models" / task for task in TASKS}
     synonyms = config.data / "synonyms" / "cilin_ex.txt"
-    augmented: dict[str, Any] = {}
-    for task in TASKS:
-        with timer(f"augment-{task}"):
-            augmented[task] = stages.augment(size, task, teacher_mlm, data_dir, synonyms if synonyms.is_file() else None,
-                                             out / "augment" / f"{task}.json", seed).stats  # fmt: skip
-        with timer(f"distill-task-{task}"):
-            stages.distill_task(size, task, teacher_dirs[task], general, out / "augment" / f"{task}.json",
-                                out / "student" / task, seed)  # fmt: skip
+    runs: dict[str, Any] = {}
+    first: Path | None = None
+    for task in TASKS:  # the first task's run makes the teacher and general student the others reuse
+        overrides = stages.recipe_overrides(size, task, data_dir, vocab, synonyms if synonyms.is_file() else None,
+                                            out / task, seed, shared=first)  # fmt: skip
+        runs[task] = run_recipe(load_recipe(stages.RECIPE, overrides), Printer(notify))
+        first = first or out / task
+        for step in runs[task].steps:
+            timer.seconds[STAGE_TIMES[step.name].format(task=task)] = round(step.seconds, 1)
+    assert first is not None
     with timer("baselines"):
         # same data (the augmented sets) and budget (the student's passes over them), no teacher
-        aug_dir = stages.augmented_task_dir(data_dir, {t: out / "augment" / f"{t}.json" for t in TASKS},
+        aug_dir = stages.augmented_task_dir(data_dir, {t: out / t / "augment" / "train.json" for t in TASKS},
                                             out / "data-augmented")  # fmt: skip
         blank = stages.random_student(size, vocab, out, seed)
-        baselines = stages.finetune(size, {"baseline_general": general, "baseline_random": blank}, aug_dir,
-                                    out / "baselines", size.student_lr, stages.student_passes(size), seed,
+        baselines = stages.finetune(size, {"baseline_general": first / "student-general", "baseline_random": blank},
+                                    aug_dir, out / "baselines", size.student_lr, stages.student_passes(size), seed,
                                     save=False)  # fmt: skip
-    with timer("score-and-speed"):
-        students = stages.score({"student": out / "student"}, data_dir, out / "scores", size, seed)
-        report = _report(config, data_dir, teacher, baselines, students, teacher_dirs, out, augmented)
+    with timer("speed"):
+        report = _report(config, data_dir, runs, baselines, out)
     report["seconds"] = timer.seconds
-    report["teacher_mlm_loss"] = round(mlm_loss, 3)
+    mlm = next(s for s in runs[TASKS[0]].steps if s.name == "pretrain").summary
+    report["teacher_mlm_loss"] = round(mlm["loss"], 3)
     quality_report.write(report, results_dir)
     return report
 
@@ -120,23 +129,20 @@ def _fresh_work_dir(out: Path) -> None:
 
 
 def _report(
-    config: QualityConfig,
-    data_dir: Path,
-    teacher: Any,
-    baselines: Any,
-    students: Any,
-    teacher_dirs: dict[str, Path],
-    out: Path,
-    augmented: dict[str, Any],
+    config: QualityConfig, data_dir: Path, runs: dict[str, Any], baselines: Any, out: Path
 ) -> dict[str, Any]:
+    from tinyzh.evaluate.results import PairResult
+
     size = config.shape
     tasks: dict[str, Any] = {}
-    found = {**teacher, **baselines, **students}
     for task in TASKS:
         dev = data_dir / task / "dev.json"
-        dirs = {"teacher": teacher_dirs[task], "student": out / "student" / task}
-        pairs = {
-            name: found[name, task] for name in ("teacher", "student", "baseline_general", "baseline_random")
+        dirs = {"teacher": out / task / "finetune" / "teacher" / "models" / task, "student": out / task / "student"}
+        pairs = {  # the teacher as fine-tuned (its dev score then), the student as the recipe's eval scored it
+            "teacher": PairResult.load(out / task / "finetune" / "teacher" / "pairs" / f"{task}.json"),
+            "student": PairResult.load(out / task / "eval" / "student" / "pairs" / f"{task}.json"),
+            "baseline_general": baselines["baseline_general", task],
+            "baseline_random": baselines["baseline_random", task],
         }
         models = {
             name: {"accuracy": round(p.dev_score, 4), "parameters": p.parameters} for name, p in pairs.items()
@@ -146,15 +152,16 @@ def _report(
             models[name]["examples_per_s"] = stages.speed(
                 path, task, dev, size.max_seq_len, size.speed_examples
             )
-        stats = augmented[task]
+        augmented = next(s for s in runs[task].steps if s.name == "augment").summary
         tasks[task] = {
             "n_train": pairs["teacher"].n_train, "n_dev": pairs["teacher"].n_dev,
-            "n_train_augmented": stats.records_out, "baseline_passes": stages.student_passes(size)[task], "models": models,
+            "n_train_augmented": augmented["records"], "baseline_passes": stages.student_passes(size)[task],
+            "models": models,
             "retention": quality_report.ratio(models["student"]["accuracy"], models["teacher"]["accuracy"]),
         }  # fmt: skip
     first = tasks[TASKS[0]]["models"]
     return {
-        "config": config.to_dict(), "tasks": tasks,
+        "config": config.to_dict(), "tasks": tasks, "recipe": stages.RECIPE,
         "parameter_ratio": round(first["student"]["parameters"] / first["teacher"]["parameters"], 4),
         "threads": config.threads, "torch_threads_note": "CPU inference timed in this process, other work may share the cores",
     }  # fmt: skip

@@ -25,8 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tinyzh.demo.config import BertShape
-from tinyzh.demo.teacher import SPECIAL
+from tinyzh.chinese import SPECIAL_TOKENS
+from tinyzh.config import BertShape
 from tinyzh.errors import ConfigError
 
 TASKS = ("tnews", "ocnli")
@@ -196,7 +196,7 @@ def trim_vocab(vocab_file: Path, sources: list[Path], directory: Path) -> Path:
     pieces = set(string.ascii_lowercase + string.digits)
     kept = [
         token for token in vocab_file.read_text(encoding="utf-8").splitlines()
-        if token in SPECIAL or (len(token) == 1 and token in seen) or (token.startswith("##") and token[2:] in pieces)
+        if token in SPECIAL_TOKENS or (len(token) == 1 and token in seen) or (token.startswith("##") and token[2:] in pieces)
     ]  # fmt: skip
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "vocab.txt").write_text("\n".join(kept) + "\n", encoding="utf-8")

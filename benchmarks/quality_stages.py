@@ -1,12 +1,14 @@
-"""The stages of the compression-quality experiment, each a call into tinyzh's libraries.
+"""The compression-quality experiment's pieces: the recipe it runs, its baselines and its speed test.
 
-The teacher helpers come from the demo (``tinyzh.demo.teacher``: ``save_blank``, ``pretrain_teacher``,
-``write_student_config``); the rest are ``run_pregen``, ``run_eval``, ``run_distill`` and
-``run_augment`` with this experiment's settings. Every function writes one folder under ``out``.
+The student is made by the bundled recipe ``quality-best`` (``tinyzh run``'s runner, the code users
+run), with this experiment's data, vocabulary and budgets as ``--set`` overrides
+(:func:`recipe_overrides`). The baselines and the speed test are public library calls too
+(``run_eval``, ``load_classifier``).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -22,38 +24,45 @@ def layer_map(teacher_layers: int, student_layers: int) -> str:
     )
 
 
-def pregen(size: QualitySize, corpus: Path, vocab: Path, output: Path, seed: int) -> None:
-    from tinyzh.pregen import PregenConfig, run_pregen
-
-    run_pregen(PregenConfig(corpus=[corpus], output=output, tokenizer=str(vocab), max_seq_len=size.pregen_seq_len,
-                            epochs=size.pregen_epochs, seed=seed, workers=1))  # fmt: skip
+RECIPE = "quality-best"
 
 
-def pretrain(size: QualitySize, vocab: Path, out: Path, seed: int) -> tuple[Path, float]:
-    """A blank teacher trained by whole-word masked LM on ``out/pregen``; returns (folder, last loss)."""
-    from tinyzh.demo.teacher import pretrain_teacher, save_blank
+def recipe_overrides(size: QualitySize, task: str, data_dir: Path, vocab: Path, synonyms: Path | None,
+                     output: Path, seed: int, shared: Path | None = None) -> list[str]:
+    """``--set`` values that give the ``quality-best`` recipe this run's data and budgets for ``task``.
 
-    teacher = save_blank(out / "teacher-mlm", vocab, size.teacher, size.positions, seed)
-    loss = pretrain_teacher(
-        out / "pregen", teacher, size.pretrain_steps, size.pretrain_lr, size.batch_size, seed
-    )
-    return teacher, loss
-
-
-def distill_general(size: QualitySize, vocab: Path, teacher: Path, out: Path, seed: int) -> Path:
-    from tinyzh.demo.teacher import write_student_config
-    from tinyzh.distill import DistillConfig, run_distill
-    from tinyzh.tokenizers.bert_chinese import load_hf_tokenizer
-
-    vocab_size = len(load_hf_tokenizer(str(vocab)))
-    student = write_student_config(out / "student-config.json", size.student, vocab_size, size.positions)
-    run_distill(DistillConfig(
-        stage="general", data=str(out / "pregen"), output=str(out / "student-general"), teacher=str(teacher),
-        student=str(student), layer_map=layer_map(size.teacher.layers, size.student.layers),
-        max_steps=size.general_steps, batch_size=size.batch_size, lr=size.general_lr, seed=seed, workers=0,
-        progress=False,
-    ))  # fmt: skip
-    return out / "student-general"
+    ``shared``: the first task's run, whose teacher and general student the later tasks reuse (only
+    the task stages run again).
+    """
+    mapping = layer_map(size.teacher.layers, size.student.layers)
+    shape = size.student
+    values: dict[str, Any] = {
+        "output": str(output), "seed": seed, "task": task, "data_dir": str(data_dir), "tokenizer": str(vocab),
+        "corpus": [str(data_dir / "corpus.txt")], "max_seq_len": size.positions, "vocab.enabled": False,
+        "pregen.max_seq_len": size.pregen_seq_len, "pregen.epochs": size.pregen_epochs,
+        "pretrain.layers": size.teacher.layers, "pretrain.hidden": size.teacher.hidden,
+        "pretrain.heads": size.teacher.heads, "pretrain.intermediate": size.teacher.intermediate,
+        "pretrain.steps": size.pretrain_steps, "pretrain.lr": size.pretrain_lr, "pretrain.batch_size": size.batch_size,
+        "finetune.epochs": size.finetune_epochs[task], "finetune.lr": size.teacher_lr,
+        "finetune.batch_size": size.batch_size, "finetune.max_seq_len": size.max_seq_len,
+        "distill_general.layer_map": mapping, "distill_general.max_steps": size.general_steps,
+        "distill_general.lr": size.general_lr, "distill_general.batch_size": size.batch_size,
+        "augment.num_aug": size.num_aug[task], "augment.workers": 1,
+        "distill_task.layer_map": mapping, "distill_task.epochs": size.task_epochs[task],
+        "distill_task.lr": size.task_lr, "distill_task.batch_size": size.batch_size,
+        "distill_task.max_seq_len": size.max_seq_len, "eval.max_seq_len": size.max_seq_len,
+    }  # fmt: skip
+    if synonyms is not None:
+        values["augment.synonyms"] = str(synonyms)
+    overrides = [f"{key}={json.dumps(value)}" for key, value in values.items()]
+    if shared is None:
+        overrides.append(f"student={{ layers = {shape.layers}, hidden = {shape.hidden}, heads = {shape.heads}, "
+                         f"intermediate = {shape.intermediate} }}")
+    else:
+        overrides += ["pregen.enabled=false", "pretrain.enabled=false", "distill_general.enabled=false",
+                      f"teacher={json.dumps(str(shared / 'teacher-mlm'))}",
+                      f"student={json.dumps(str(shared / 'student-general'))}"]
+    return overrides
 
 
 def random_student(size: QualitySize, vocab: Path, out: Path, seed: int) -> Path:
@@ -107,63 +116,6 @@ def augmented_task_dir(data_dir: Path, augmented: dict[str, Path], output: Path)
     return output
 
 
-def augment(
-    size: QualitySize,
-    task: str,
-    teacher: Path,
-    data_dir: Path,
-    synonyms: Path | None,
-    output: Path,
-    seed: int,
-) -> Any:
-    """Synonym replacement (HIT Cilin when ``synonyms`` is given) of the task's training set."""
-    from tinyzh.augment.config import AugmentConfig
-    from tinyzh.augment.runner import run_augment
-
-    output.parent.mkdir(parents=True, exist_ok=True)
-    return run_augment(AugmentConfig(
-        task=task, input=data_dir / task / "train.json", output=output, augmenters=("synonym",),
-        num_aug=size.num_aug[task], synonyms=synonyms, teacher=str(teacher), seed=seed, workers=1, overwrite=True,
-    ))  # fmt: skip
-
-
-def distill_task(
-    size: QualitySize,
-    task: str,
-    teacher_ft: Path,
-    general: Path,
-    data: Path,
-    output: Path,
-    seed: int,
-) -> Any:
-    """``distill --stage task --step both``: intermediate layers, then predictions, on ``data``.
-
-    No ``--dev``: the student is the model at the end of training, like the baselines, so the dev set
-    the table reports never picks a checkpoint (``data``'s folder holds no dev.json either).
-    """
-    from tinyzh.distill import DistillConfig, run_distill
-
-    return run_distill(DistillConfig(
-        stage="task", task=task, data=str(data), output=str(output), teacher=str(teacher_ft),
-        student=str(general), layer_map=layer_map(size.teacher.layers, size.student.layers),
-        epochs=size.task_epochs[task], batch_size=size.batch_size, max_seq_len=size.max_seq_len, lr=size.task_lr,
-        seed=seed, workers=0, progress=False,
-    ))  # fmt: skip
-
-
-def score(
-    models: dict[str, Path], data_dir: Path, output: Path, size: QualitySize, seed: int
-) -> dict[tuple[str, str], Any]:
-    """``tinyzh eval --no-train`` of already fine-tuned models (``PATH/<task>/``) on both dev sets."""
-    from tinyzh.evaluate.config import EvalConfig, ModelSpec
-    from tinyzh.evaluate.runner import run_eval
-
-    specs = [ModelSpec(name, str(path)) for name, path in models.items()]
-    summary = run_eval(EvalConfig(models=specs, tasks=list(TASKS), data_dir=data_dir, output=output, no_train=True,
-                                  max_seq_len=size.max_seq_len, seed=seed))  # fmt: skip
-    return {(r.model, r.task): r for r in summary.results}
-
-
 def speed(model_dir: Path, task_name: str, dev: Path, max_len: int, examples: int) -> dict[str, float]:
     """CPU inference examples/s at batch 1 (``examples`` dev rows) and batch 32 (8 batches), no_grad.
 
@@ -173,9 +125,9 @@ def speed(model_dir: Path, task_name: str, dev: Path, max_len: int, examples: in
 
     from tinyzh import plugins
     from tinyzh.evaluate.finetune import load_classifier
+    from tinyzh.hf import load_hf_tokenizer
     from tinyzh.tasks.data import load_split
     from tinyzh.tasks.features import encode_examples, inputs_of
-    from tinyzh.tokenizers.bert_chinese import load_hf_tokenizer
 
     task = plugins.get_task(task_name)
     model = load_classifier(str(model_dir), task, trained=True).eval()

@@ -98,7 +98,7 @@ def root(
 
 
 def _register_commands() -> None:
-    from tinyzh.commands import augment, demo, distill, evaluate, export, plugins, pregen, prune_vocab
+    from tinyzh.commands import augment, demo, distill, evaluate, export, plugins, pregen, prune_vocab, run
 
     app.command("pregen")(pregen.pregen)
     app.command("distill")(distill.distill)
@@ -106,6 +106,7 @@ def _register_commands() -> None:
     app.command("eval")(evaluate.evaluate)
     app.command("export")(export.export)
     app.command("prune-vocab", cls=prune_vocab.MultiValueCommand)(prune_vocab.prune_vocab)
+    app.command("run")(run.run)
     app.command("demo")(demo.demo)
     app.command("plugins")(plugins.plugins)
 

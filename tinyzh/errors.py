@@ -33,10 +33,6 @@ class PluginError(TinyzhError):
     """An unknown, broken or clashing plugin."""
 
 
-class NotYetAvailable(TinyzhError):
-    """A command whose implementation has not landed yet."""
-
-
 class OutputError(TinyzhError):
     """An output that cannot be written: a full disk, a read-only place, a file where a folder belongs."""
 

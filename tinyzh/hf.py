@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from tinyzh.errors import ConfigError
+from tinyzh.chinese import SPECIAL_TOKENS
+from tinyzh.errors import ConfigError, InputError
 
 
 @contextmanager
@@ -98,6 +99,53 @@ def load_pretrained(loader: Any, name: str, what: str, *, hint: str = "give a lo
             return loader.from_pretrained(name, **kwargs)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, *weights_errors()) as exc:
         raise ConfigError(f"could not load the {what} {name!r} ({load_error_reason(exc)}); {hint}") from None
+
+
+def load_hf_tokenizer(name_or_path: str) -> Any:
+    """A Hugging Face tokenizer (fast where one exists) from a hub name or a directory.
+
+    A directory with only ``vocab.txt`` loads as BERT's WordPiece; one with ``tokenizer.json`` (any
+    model: WordPiece, SentencePiece Unigram or BPE) through ``AutoTokenizer``.
+    """
+    from transformers import AutoTokenizer, BertTokenizer
+
+    path = Path(name_or_path)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"--tokenizer {name_or_path}: expected a directory with vocab.txt or tokenizer files")
+    hint = "give a local directory with vocab.txt or tokenizer.json when offline"
+    if path.is_dir() and not (path / "tokenizer.json").exists() and not (path / "tokenizer_config.json").exists():
+        if not (path / "vocab.txt").exists():
+            raise ConfigError(f"--tokenizer {name_or_path}: directory has no vocab.txt or tokenizer.json")
+        check_vocab_file(path / "vocab.txt")
+        return load_pretrained(BertTokenizer, str(path), "tokenizer", hint=hint)
+    return load_pretrained(AutoTokenizer, name_or_path, "tokenizer", hint=hint)
+
+
+
+
+def check_vocab_file(path: Path) -> list[str]:
+    """The tokens of a WordPiece ``vocab.txt``; an error for an empty file, duplicates or missing specials."""
+    try:
+        with open(path, encoding="utf-8") as handle:  # as transformers' load_vocab reads it
+            tokens = [token.rstrip("\n") for token in handle.readlines()]
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 (byte {exc.start}); a vocab.txt is UTF-8 text, one token a line", path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read ({exc.strerror})", path) from None
+    if not any(t.strip() for t in tokens):
+        raise InputError("the vocabulary is empty; expected one token a line (e.g. bert-base-chinese's 21,128)", path)
+    seen: dict[str, int] = {}
+    for line, token in enumerate(tokens, start=1):
+        if token in seen and token.strip():
+            raise InputError(f"duplicate token {token!r} (first on line {seen[token]}); token ids would be ambiguous",
+                             path, line)
+        seen.setdefault(token, line)
+    missing = [t for t in SPECIAL_TOKENS if t not in seen]
+    if missing:
+        raise InputError(
+            f"no {', '.join(missing)} token; a BERT vocabulary needs {' '.join(SPECIAL_TOKENS)} (transformers would "
+            "add the missing ones after the last id, where the model has no embedding)", path)
+    return tokens
 
 
 MLM_HEADS = ("cls", "lm_head")  # BERT / ERNIE, RoBERTa / XLM-R

@@ -1,12 +1,17 @@
 """File writing that a crash cannot leave half done, and that fails with one readable line.
 
-Every output file of tinyzh goes through here: :func:`write_atomic` for whole files (manifests,
-pointers, summaries), :func:`write_all` for appends to an open file (shards, JSON lines), and
-:func:`output_errors` around writes done by other libraries (``torch.save``, ``save_pretrained``).
+Every output file of tinyzh goes through here, always UTF-8: :func:`write_atomic` for whole files
+(manifests, pointers, summaries), :func:`write_json` for JSON, :func:`atomic_writer` for a file written
+piece by piece that must appear whole (shards, a rebalanced output), :func:`write_all` for appends to an
+open file (JSON lines), and :func:`output_errors` around writes done by other libraries (``torch.save``,
+``save_pretrained``).
 A full disk, a read-only filesystem or a directory where a file belongs becomes an ``OutputError``
 that names the path, the bytes being written and the fix. Usage::
 
     write_atomic(out / "manifest.json", text)
+    write_json(out / "results.json", {"模型": 1})         # UTF-8, indented, non-ASCII kept
+    with atomic_writer(out / "shard-0.bin") as handle:   # appears only when the block succeeds
+        write_all(handle, blob, out / "shard-0.bin")
     with output_errors(out / "model.safetensors", nbytes=size):
         model.save_pretrained(out)
 """
@@ -15,11 +20,12 @@ from __future__ import annotations
 
 import errno
 import glob
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from tinyzh.errors import OutputError
 
@@ -67,24 +73,45 @@ def write_all(handle: BinaryIO, data: bytes, path: str | Path, nbytes: int | Non
         _raw_write(handle, data)
 
 
-def write_atomic(path: str | Path, data: str | bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same directory and ``os.replace``.
+def temp_path(path: Path) -> Path:
+    """Where ``path`` is written before it is renamed into place: ``.<name>.tmp-<pid>`` beside it."""
+    return path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}")
 
-    Readers see the old file or the new one, never a torn one (manifests, pointers, logs that a
-    resumed run reads back). The temp name carries the pid so concurrent writers cannot collide;
-    a temp file left by a kill is removed by :func:`remove_temp_files` on the next run.
+
+@contextmanager
+def atomic_writer(path: str | Path, nbytes: int | None = None) -> Iterator[BinaryIO]:
+    """A binary handle on a temp file that replaces ``path`` when the block ends without an error.
+
+    Readers see the old file or the new one, never a torn one. The temp name carries the pid so
+    concurrent writers cannot collide; one left by a kill is removed by :func:`remove_temp_files`.
     """
     path = Path(path)
-    blob = data.encode("utf-8") if isinstance(data, str) else data
-    tmp = path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}")
+    tmp = temp_path(path)
     try:
-        with output_errors(path, len(blob)):
+        with output_errors(path, nbytes):
             with open(tmp, "wb") as handle:
-                _raw_write(handle, blob)
+                yield handle
             os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: str | Path, data: str | bytes) -> None:
+    """Write ``data`` (a ``str`` is encoded as UTF-8) to ``path`` through :func:`atomic_writer`."""
+    blob = data.encode("utf-8") if isinstance(data, str) else data
+    with atomic_writer(path, len(blob)) as handle:
+        _raw_write(handle, blob)
+
+
+def json_text(data: Any, indent: int | None = 2) -> str:
+    """JSON as tinyzh writes it: non-ASCII kept (Chinese labels stay readable), paths as strings."""
+    return json.dumps(data, indent=indent, ensure_ascii=False, default=str) + "\n"
+
+
+def write_json(path: str | Path, data: Any, indent: int | None = 2) -> None:
+    """``data`` as UTF-8 JSON at ``path``, atomically, whatever the locale's encoding."""
+    write_atomic(path, json_text(data, indent))
 
 
 def remove_temp_files(directory: Path, name: str = "") -> int:

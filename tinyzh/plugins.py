@@ -215,10 +215,6 @@ def registry(kind: str) -> Registry:
     return _registries[kind]
 
 
-def all_infos() -> list[PluginInfo]:
-    return [info for kind in GROUPS for info in registry(kind).infos()]
-
-
 def get_tokenizer(plugin: str, name_or_path: str, **options: Any) -> Any:
     return registry("tokenizers").create(plugin, name_or_path, **options)
 

@@ -10,9 +10,9 @@ import torch
 
 from tinyzh import plugins
 from tinyzh.augment.mlm import MlmAugmenter
+from tinyzh.chinese import is_cjk
 from tinyzh.errors import ConfigError
 from tinyzh.protocols import Augmenter
-from tinyzh.tokenizers.bert_chinese import is_cjk
 
 
 @pytest.fixture(scope="module")

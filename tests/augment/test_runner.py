@@ -10,10 +10,11 @@ from typer.testing import CliRunner
 
 from tinyzh.augment.config import AugmentConfig
 from tinyzh.augment.runner import run_augment
+from tinyzh.chinese import is_cjk
 from tinyzh.cli import app
 from tinyzh.errors import ConfigError
 from tinyzh.plugins import EntryPointSpec, use_entry_points
-from tinyzh.tokenizers.bert_chinese import is_cjk
+from tinyzh.report import Reporter
 
 SYNONYMS = "高兴 快乐 开心 愉快 欢喜\n喜欢 喜爱 爱好 热爱\n漂亮 美丽 好看\n城市 都市 城镇\n东西 物品 物件\n"
 
@@ -115,16 +116,21 @@ def test_resume_after_an_interruption_gives_the_same_output(tmp_path: Path, syno
     cut = config(tmp_path, synonyms, rows, chunk_size=4, output=tmp_path / "cut.json")
     seen: list[int] = []
 
-    def stop_after_two(done: int, total: int) -> None:
-        seen.append(done)
-        if len(seen) == 2:
-            raise KeyboardInterrupt
+    class StopAfterTwo(Reporter):
+        def progress(self, name: str, completed: float, total: float | None = None, info: object = None) -> None:
+            seen.append(int(completed))
+            if len(seen) == 2:
+                raise KeyboardInterrupt
+
+    class Record(Reporter):
+        def progress(self, name: str, completed: float, total: float | None = None, info: object = None) -> None:
+            seen.append(int(completed))
 
     with pytest.raises(KeyboardInterrupt):
-        run_augment(cut, on_progress=stop_after_two)
+        run_augment(cut, StopAfterTwo())
     with cut.output.open("ab") as handle:  # a crash half-way through writing the next chunk
         handle.write(b'{"sentence1": "half a li')
-    summary = run_augment(cut, on_progress=lambda done, total: seen.append(done))
+    summary = run_augment(cut, Record())
     assert summary.resumed_at == 8 and seen[2] == 12 and seen[-1] == 15
     assert cut.output.read_bytes() == whole.output.read_bytes()
     assert summary.stats.examples_in == 15

@@ -113,7 +113,7 @@ def truncated_teacher(f, tmp):
 
 def random_bytes_eval_model(f, tmp):
     model = damaged_copy(f["teacher"], tmp / "model", "random")
-    return evaluate(f, tmp / "o", model=model), "could not load model"
+    return evaluate(f, tmp / "o", model=model), "could not load the model"
 
 
 def augment_into_a_directory(f, tmp):

@@ -6,11 +6,11 @@ import json
 from collections import Counter
 
 from tinyzh import plugins
+from tinyzh.chinese import is_cjk
 from tinyzh.demo import make_corpus, make_task
 from tinyzh.demo.task import DemoSentiment, demo_corpus, demo_data_dir, demo_task_dir
 from tinyzh.plugins import EntryPointSpec
 from tinyzh.tasks.data import find_task_dir
-from tinyzh.tokenizers.bert_chinese import is_cjk
 
 DEMO_ENTRY_POINT = {
     "tinyzh.tasks": [EntryPointSpec("demo-sentiment", "tinyzh.demo.task:DemoSentiment", dist="tinyzh")]

@@ -10,6 +10,7 @@ import torch
 from typer.testing import CliRunner
 
 from tests.demo.test_data import DEMO_ENTRY_POINT
+from tests.distill.test_report import scalars
 from tinyzh import plugins
 from tinyzh.cli import app
 
@@ -23,10 +24,12 @@ def demo_task_registered() -> None:
 def test_tiny_demo_end_to_end(demo_task_registered: None, tmp_path: Path) -> None:
     out = tmp_path / "demo"
     threads = torch.get_num_threads()
-    result = CliRunner().invoke(app, ["demo", "--output", str(out), "--size", "tiny", "--threads", "1"])
+    result = CliRunner().invoke(app, ["demo", "--output", str(out), "--size", "tiny", "--threads", "1",
+                                      "--report-to", "tensorboard"])
     torch.set_num_threads(threads)
     assert result.exit_code == 0, result.output
-    for stage in ("pregen", "teacher", "finetune", "distill-general", "augment", "distill-task", "eval"):
+    for stage in ("data", "vocab", "pregen", "pretrain", "finetune", "distill_general", "augment", "distill_task",
+                  "eval"):
         assert f"{stage}: " in result.output  # each stage announced
     text = " ".join(result.output.split())
     assert "fewer parameters than the teacher" in text and "without distillation reaches" in text
@@ -37,7 +40,11 @@ def test_tiny_demo_end_to_end(demo_task_registered: None, tmp_path: Path) -> Non
     assert rows["student"]["parameters"] == rows["baseline"]["parameters"] < rows["teacher"]["parameters"]
     assert rows["student"]["size_bytes"] < rows["teacher"]["size_bytes"]
     assert all(0.0 <= r["dev_accuracy"] <= 1.0 and r["examples_per_s"] > 0 for r in rows.values())
-    assert report["config"]["size"] == "tiny" and set(report["seconds"]) >= {"pregen", "eval"}
+    assert report["size"] == "tiny" and set(report["seconds"]) >= {"pregen", "eval"}
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert results["recipe"] == "demo-tiny" and [m["name"] for m in results["models"]] == ["student", "teacher",
+                                                                                           "baseline"]
+    assert (out / "recipe.toml").read_text(encoding="utf-8").startswith("# The demo in seconds")
 
     # The stages wrote what the real commands write.
     assert (out / "pregen" / "manifest.json").is_file()
@@ -52,19 +59,30 @@ def test_tiny_demo_end_to_end(demo_task_registered: None, tmp_path: Path) -> Non
     table = [line for line in md.splitlines() if line.startswith("| ") and not line.startswith("| ---")]
     assert len(table) == 4 and table[2].startswith("| student")  # header + teacher, student, baseline
 
+    # every stage's metrics as TensorBoard events, read back with tensorboard's own reader
+    board = {stage: scalars(out / "tensorboard" / stage) for stage in ("pretrain", "distill_general",
+                                                                        "distill_task", "eval")}
+    assert [s for s, _ in board["pretrain"]["pretrain/mlm_loss"]] == [1, 2, 3, 4]
+    assert {"general/loss", "general/hidden_1", "general/attention_1", "general/lr",
+            "general/samples_per_s"} <= set(board["distill_general"])
+    assert {"intermediate/hidden_1", "prediction/soft_ce", "prediction/lr"} <= set(board["distill_task"])
+    student_dev = board["eval"]["eval/student/demo-sentiment/dev_accuracy"][0][1]
+    assert student_dev == pytest.approx(rows["student"]["dev_accuracy"])
+
+    again = CliRunner().invoke(app, ["demo", "--output", str(out), "--size", "tiny", "--threads", "1"])
+    torch.set_num_threads(threads)
+    assert again.exit_code == 0, again.output
+    assert " ".join(again.output.split()).count("up to date, skipped") == 9  # every stage
+    assert json.loads((out / "demo_results.json").read_text())["rows"] == report["rows"]
+
 
 def test_refuses_to_clobber(demo_task_registered: None, tmp_path: Path) -> None:
     other = tmp_path / "mine"
     other.mkdir()
     (other / "notes.txt").write_text("keep me")
     result = CliRunner().invoke(app, ["demo", "--output", str(other), "--size", "tiny"])
-    assert result.exit_code == 1 and "is not a demo output" in result.output
-    assert (other / "notes.txt").read_text() == "keep me"
-
-    earlier = tmp_path / "earlier"
-    earlier.mkdir()
-    (earlier / "demo_config.json").write_text("{}")
-    result = CliRunner().invoke(app, ["demo", "--output", str(earlier), "--size", "huge"])
+    assert result.exit_code == 1 and "is not the folder of a tinyzh run" in " ".join(result.output.split())
+    result = CliRunner().invoke(app, ["demo", "--output", str(other), "--size", "tiny", "--overwrite"])
+    assert result.exit_code == 1 and (other / "notes.txt").read_text() == "keep me"  # --overwrite never removes it
+    result = CliRunner().invoke(app, ["demo", "--output", str(tmp_path / "new"), "--size", "huge"])
     assert result.exit_code == 1 and "--size 'huge' is not a demo size" in result.output
-    result = CliRunner().invoke(app, ["demo", "--output", str(earlier), "--size", "tiny"])
-    assert result.exit_code == 1 and "pass --overwrite" in result.output

@@ -57,7 +57,7 @@ def general_config(paths: dict[str, Path], output: Path, **overrides):
 
     options = dict(stage="general", data=str(paths["pregen"]), output=str(output), teacher=str(paths["teacher"]),
                    student=str(paths["student"]), batch_size=4, max_steps=8, logging_steps=1, save_steps=100,
-                   workers=0, lr=1e-3, seed=7, progress=False)
+                   workers=0, lr=1e-3, seed=7)
     options.update(overrides)
     return DistillConfig(**options)
 

@@ -33,7 +33,7 @@ def test_output_is_an_ordinary_hf_checkpoint(distill_root: dict[str, Path], tmp_
     from safetensors.torch import load_model
     from transformers import AutoModel, AutoModelForSequenceClassification, BertConfig, BertForMaskedLM
 
-    from tinyzh.tokenizers.bert_chinese import load_hf_tokenizer
+    from tinyzh.hf import load_hf_tokenizer
 
     out = tmp_path / "out"
     run_distill(general_config(distill_root, out, max_steps=4, mlm_weight=1.0))

@@ -56,11 +56,10 @@ def test_parse_layer_map_errors(text: str, message: str) -> None:
 
 
 def test_build_matches_records() -> None:
-    matches = build_matches([(0, 0), (1, 3), (2, 6)], attention_loss="kl", widths_differ=True)
+    matches = build_matches([(0, 0), (1, 3), (2, 6)], attention_loss="kl")
     names = [m.name for m in matches]
     assert names == ["embedding", "hidden_1", "attention_1", "hidden_2", "attention_2"]
     attention = [m for m in matches if m.feature == "attention"]
     assert {m.loss for m in attention} == {"attention_kl"}
-    assert not any(m.proj for m in attention) and all(m.proj for m in matches if m.feature == "hidden")
     assert attention_layers(matches, "T") == {3, 6} and attention_layers(matches, "S") == {1, 2}
     assert deepest_teacher_layer(matches) == 6

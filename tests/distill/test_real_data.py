@@ -39,7 +39,7 @@ def test_general_then_task_on_real_data(shared_data: Path, tmp_path: Path) -> No
     general = tmp_path / "general"
     run_distill(DistillConfig(stage="general", data=str(tmp_path / "pregen"), output=str(general),
                               teacher=str(teacher), student=str(student), batch_size=8, max_steps=4,
-                              logging_steps=2, workers=0, progress=False, precision="bf16", mlm_weight=1.0))
+                              logging_steps=2, workers=0, precision="bf16", mlm_weight=1.0))
     assert torch.isfinite(torch.tensor(read_metrics(general)[-1]["loss"]))
 
     labels = get_task("ocnli").labels
@@ -51,7 +51,7 @@ def test_general_then_task_on_real_data(shared_data: Path, tmp_path: Path) -> No
     out = tmp_path / "task"
     results = run_distill(DistillConfig(stage="task", task="ocnli", data=str(train), output=str(out),
                                         teacher=str(task_teacher), student=str(general), step="both",
-                                        batch_size=8, epochs=1, logging_steps=1, workers=0, progress=False,
+                                        batch_size=8, epochs=1, logging_steps=1, workers=0,
                                         max_seq_len=64))
     assert [r.phase for r in results] == ["intermediate", "prediction"] and all(r.finished for r in results)
     summary = json.loads((out / "distill_summary.json").read_text())

@@ -109,7 +109,7 @@ def test_unloadable_model_is_a_config_error(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n")
     result, text = run(tmp_path / "empty", data, tmp_path / "out", "--tasks", "afqmc")
-    assert result.exit_code == 1 and has(text, "could not load model")
+    assert result.exit_code == 1 and has(text, "could not load the model")
 
 
 def test_models_as_arguments_and_no_model_at_all(tiny_base: Path, tmp_path: Path) -> None:

@@ -105,7 +105,7 @@ def test_undecodable_file_of_a_plugin_that_opens_files_itself(tmp_path: Path) ->
 def test_distill_task_stage_reports_a_gbk_dev_file(tmp_path: Path, vocab_dir: Path) -> None:
     from tinyzh import plugins
     from tinyzh.distill.data import task_data
-    from tinyzh.tokenizers.bert_chinese import load_hf_tokenizer
+    from tinyzh.hf import load_hf_tokenizer
 
     data = clue_files.write_clue(tmp_path / "clue", ["afqmc"])
     _append_bytes(data / "afqmc_public" / "dev.json", GBK_ROW.encode("gbk") + b"\n")

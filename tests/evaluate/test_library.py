@@ -18,8 +18,8 @@ from tinyzh.evaluate.finetune import load_classifier, predict, total_steps
 from tinyzh.evaluate.metrics import accuracy, get_metric, macro_f1
 from tinyzh.evaluate.runner import run_eval
 from tinyzh.evaluate.submission import write_submission, zip_submissions
+from tinyzh.hf import load_hf_tokenizer
 from tinyzh.tasks.features import encode_examples
-from tinyzh.tokenizers.bert_chinese import load_hf_tokenizer
 
 
 def test_metrics() -> None:
@@ -79,10 +79,28 @@ def test_fine_tuning_learns_a_separable_task(tmp_path: Path, vocab_dir: Path) ->
     config = EvalConfig(models=[ModelSpec("m", str(model))], tasks=["tnews"], data_dir=_separable(tmp_path / "clue"),
                         output=tmp_path / "out", epochs=50, batch_size=4, lr=1e-2, warmup_ratio=0.0, max_seq_len=16,
                         threads=1)
-    summary = run_eval(config)
+    from tinyzh.report import Reporter
+
+    class Recorder(Reporter):
+        def __init__(self) -> None:
+            self.rows: list = []
+            self.bars: dict = {}
+
+        def metrics(self, group, step, values) -> None:
+            self.rows.append((group, step, dict(values)))
+
+        def progress(self, name, completed, total=None, info=None) -> None:
+            self.bars[name] = (completed, total)
+
+    recorder = Recorder()
+    summary = run_eval(config, recorder)
     assert torch.get_num_threads() == 2  # --threads applies to the run only
     (pair,) = summary.results
     assert pair.dev_score == 1.0 and pair.train_steps == 150 and pair.train_loss < 0.3
+    # the pair's figures reach the reporter; each loop's bar ends full
+    assert recorder.rows == [("eval/m", 150, {"tnews/dev_accuracy": 1.0, "tnews/examples_per_s": pair.examples_per_s,
+                                              "tnews/train_loss": pair.train_loss})]
+    assert recorder.bars["m / tnews: fine-tune"] == (150, 150) and recorder.bars["m / tnews: dev"] == (12, 12)
     assert summary.rows()[0]["tnews"] == 100.0 and pair.submission is None  # no test.json: no submission
 
 

@@ -67,8 +67,17 @@ def test_same_bytes_with_one_and_two_workers(done: tuple[PregenConfig, dict], co
 
 
 def test_seed_changes_output(done: tuple[PregenConfig, dict], corpus: Path, vocab_dir: Path, tmp_path: Path) -> None:
-    run_pregen(config(corpus, tmp_path, vocab_dir, epochs=2, seed=1))
+    from tinyzh.report import Reporter
+
+    class Last(Reporter):  # progress goes to the reporter: the last call has read the whole corpus
+        def progress(self, name, completed, total=None, info=None) -> None:
+            self.last = (completed, total, dict(info or {}))
+
+    reporter = Last()
+    manifest = run_pregen(config(corpus, tmp_path, vocab_dir, epochs=2, seed=1), reporter)
     assert helpers.shard_bytes(tmp_path) != helpers.shard_bytes(done[0].output)
+    completed, total, info = reporter.last
+    assert completed == total and info["instances"] == manifest["num_instances"]
 
 
 def test_resume_after_interruption_gives_identical_output(done: tuple[PregenConfig, dict], corpus: Path,

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from tinyzh import plugins
+from tinyzh.hf import load_hf_tokenizer
 from tinyzh.protocols import TaskExample
 from tinyzh.tasks.features import NO_LABEL, TaskDataset, collate, encode_examples, inputs_of
-from tinyzh.tokenizers.bert_chinese import load_hf_tokenizer
 
 
 @pytest.fixture(scope="module")

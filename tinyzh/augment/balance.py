@@ -10,18 +10,18 @@ It runs once, after the last chunk: the output is read in step with the input (e
 the input record, written before its copies) and rewritten through a temp file, so a stop leaves
 either the unbalanced or the balanced file. Usage::
 
-    stats = balance_output(config, task, stats)      # the output rewritten; new per-label counts
+    counts = balance_output(config, task, labels_in, labels_out)   # the output rewritten; new per-label counts
 """
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Iterator
 from typing import Any
 
 from tinyzh.augment.config import AugmentConfig
 from tinyzh.augment.records import parse_lines
+from tinyzh.io import atomic_writer, write_all
 
 
 def copies_to_keep(labels_in: dict[str, int], labels_out: dict[str, int]) -> dict[str, int]:
@@ -55,8 +55,7 @@ def balance_output(config: AugmentConfig, task: Any, labels_in: dict[str, int], 
     originals = _originals(config, task)
     upcoming = next(originals, None)
     label = None
-    tmp = config.output.with_name(config.output.name + ".balance.tmp")
-    with config.output.open(encoding="utf-8") as source, tmp.open("w", encoding="utf-8") as out:
+    with config.output.open(encoding="utf-8") as source, atomic_writer(config.output) as out:
         for line in source:
             if upcoming is not None and line.rstrip("\n") == upcoming[0]:  # the next original: kept
                 label, upcoming = upcoming[1], next(originals, None)
@@ -67,9 +66,8 @@ def balance_output(config: AugmentConfig, task: Any, labels_in: dict[str, int], 
                 kept = seen[label] in keep[label]
                 seen[label] += 1
             if kept:
-                out.write(line)
+                write_all(out, line.encode("utf-8"), config.output)
                 counts[label] += 1
-    os.replace(tmp, config.output)
     return counts
 
 

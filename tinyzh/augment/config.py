@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from tinyzh.augment.dictionary import FORMATS
-from tinyzh.config import DEFAULT_TEACHER
+from tinyzh.config import DEFAULT_TEACHER, CommandConfig
 from tinyzh.errors import ConfigError
-
-# Options that change how fast the output is made, not what it is: left out of the resume check.
-RUN_ONLY = ("workers", "overwrite")
 
 
 @dataclass(frozen=True)
-class AugmentConfig:
+class AugmentConfig(CommandConfig):
+    # Options that change how fast the output is made, not what it is: left out of the resume check.
+    RUN_ONLY: ClassVar[frozenset[str]] = frozenset({"workers", "overwrite"})
+
     task: str
     input: Path
     output: Path
@@ -42,11 +42,13 @@ class AugmentConfig:
     extra: dict[str, Any] = field(default_factory=dict)  # more options for third-party augmenters
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "input", Path(self.input))
-        object.__setattr__(self, "output", Path(self.output))
+        self._set("input", Path(self.input))
+        self._set("output", Path(self.output))
         if self.synonyms is not None:
-            object.__setattr__(self, "synonyms", Path(self.synonyms))
-        object.__setattr__(self, "augmenters", tuple(a.strip() for a in self.augmenters if a.strip()))
+            self._set("synonyms", Path(self.synonyms))
+        if isinstance(self.augmenters, str):
+            self._set("augmenters", tuple(self.augmenters.split(",")))
+        self._set("augmenters", tuple(a.strip() for a in self.augmenters if a.strip()))
         self._validate()
 
     def _validate(self) -> None:
@@ -86,23 +88,9 @@ class AugmentConfig:
             **self.extra,
         }
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        for key in ("input", "output", "synonyms"):
-            data[key] = str(data[key]) if data[key] is not None else None
-        data["augmenters"] = list(self.augmenters)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> AugmentConfig:
-        known = {f.name for f in fields(cls)}
-        data = {k: v for k, v in data.items() if k in known}
-        data["augmenters"] = tuple(data.get("augmenters", ()))
-        return cls(**data)
-
     def fingerprint(self) -> str:
         """Hash of everything that shapes the output, plus the input file's size and time stamp."""
-        data = {k: v for k, v in self.to_dict().items() if k not in RUN_ONLY}
+        data = self.identity()
         data["input"], data["output"] = str(self.input.resolve()), str(self.output.resolve())
         stat = self.input.stat()
         data["input_stat"] = [stat.st_size, stat.st_mtime_ns]

@@ -25,9 +25,9 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from tinyzh.augment.words import jieba_tokenizer, replaceable
+from tinyzh.augment.words import replaceable
+from tinyzh.chinese import is_cjk, jieba_tokenizer
 from tinyzh.errors import ConfigError, InputError
-from tinyzh.tokenizers.bert_chinese import is_cjk
 
 CharTable = dict[str, int]  # character -> frequency count
 
@@ -108,7 +108,7 @@ def vocab_chars(source: str | Path) -> frozenset[str]:
     if path.is_file():
         tokens = path.read_text(encoding="utf-8-sig").splitlines()
     else:
-        from tinyzh.tokenizers.bert_chinese import load_hf_tokenizer
+        from tinyzh.hf import load_hf_tokenizer
 
         tokens = list(load_hf_tokenizer(str(source)).get_vocab())
     stripped = (t.strip().removeprefix("▁") for t in tokens)

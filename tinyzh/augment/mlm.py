@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from tinyzh.augment.words import replaceable
+from tinyzh.chinese import is_cjk
 from tinyzh.config import DEFAULT_TEACHER
 from tinyzh.errors import ConfigError
-from tinyzh.hf import load_masked_lm, mlm_head_of
-from tinyzh.tokenizers.bert_chinese import is_cjk, load_hf_tokenizer
+from tinyzh.hf import load_hf_tokenizer, load_masked_lm, mlm_head_of
 
 # Tokens of context around each mask, [CLS] and [SEP] included. Every masked word costs a forward
 # pass over its window, so the window, not the text, sets the price; 31 characters either side is

@@ -15,7 +15,7 @@ Data flow::
 
 Usage::
 
-    summary = run_augment(AugmentConfig(task="tnews", input=..., output=...), on_progress=callback)
+    summary = run_augment(AugmentConfig(task="tnews", input=..., output=...), reporter)
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import multiprocessing
 import os
 import random
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,8 +39,9 @@ from tinyzh.augment.words import tag
 from tinyzh.errors import ConfigError, InputError
 from tinyzh.io import output_errors, remove_temp_files, write_all, write_atomic
 from tinyzh.lock import output_lock
+from tinyzh.report import Reporter
 
-ProgressCallback = Callable[[int, int], None]  # (lines done, lines in the input)
+PROGRESS = "augment (input lines)"
 
 
 @dataclass
@@ -266,8 +267,9 @@ def _truncate(path: Path, size: int) -> None:
 
 
 # --------------------------------------------------------------------------- the run
-def run_augment(config: AugmentConfig, on_progress: ProgressCallback | None = None) -> AugmentSummary:
-    """Augment ``config.input`` into ``config.output``; see the module docstring."""
+def run_augment(config: AugmentConfig, reporter: Reporter | None = None) -> AugmentSummary:
+    """Augment ``config.input`` into ``config.output``; see the module docstring. Progress (input lines
+    done) goes to ``reporter``."""
     if not config.input.is_file():
         raise InputError("input file not found", config.input)
     plugins.get_task(config.task)  # an unknown task fails here, before any file is touched
@@ -280,7 +282,7 @@ def run_augment(config: AugmentConfig, on_progress: ProgressCallback | None = No
         total = count_lines(config.input)
         resumed_at, already_complete = sidecar.lines_done, sidecar.complete
         if not sidecar.complete:
-            _run_chunks(config, sidecar, total, on_progress)
+            _run_chunks(config, sidecar, total, reporter or Reporter())
             _check_not_empty(config, sidecar)
             if config.balance:
                 _balance(config, sidecar)
@@ -322,7 +324,7 @@ def _balance(config: AugmentConfig, sidecar: Sidecar) -> None:
     sidecar.output_bytes = config.output.stat().st_size
 
 
-def _run_chunks(config: AugmentConfig, sidecar: Sidecar, total: int, on_progress: ProgressCallback | None) -> None:
+def _run_chunks(config: AugmentConfig, sidecar: Sidecar, total: int, reporter: Reporter) -> None:
     chunks = iter_chunks(config.input, sidecar.lines_done, config.chunk_size)
     with config.output.open("ab") as out, sidecar.report.open("ab") as report:
         for result in _results(config, chunks):
@@ -335,8 +337,7 @@ def _run_chunks(config: AugmentConfig, sidecar: Sidecar, total: int, on_progress
             sidecar.output_bytes, sidecar.report_bytes = out.tell(), report.tell()
             sidecar.stats.add(result.stats)
             sidecar.save()
-            if on_progress is not None:
-                on_progress(sidecar.lines_done, total)
+            reporter.progress(PROGRESS, sidecar.lines_done, total)
     if sidecar.report_bytes == 0:
         sidecar.report.unlink(missing_ok=True)
 

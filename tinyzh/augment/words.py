@@ -13,11 +13,10 @@ pronouns ``r``, modal/interjection ``y``/``e``/``o``). Usage::
 
 from __future__ import annotations
 
-import logging
 from functools import lru_cache
 from typing import Any
 
-from tinyzh.tokenizers.bert_chinese import is_cjk
+from tinyzh.chinese import is_cjk, jieba_tokenizer
 
 # Tags (jieba's ICTCLAS-style set) whose words are never replaced; see the module docstring.
 PROTECTED_TAGS = frozenset({"m", "mq", "eng", "x", "w", "p", "c", "r", "rr", "rz", "y", "e", "o", "q"})
@@ -38,17 +37,6 @@ STOP_WORDS = frozenset(
     个 只 些 点 次 回 种 样 位 件 条 张 本 家 年 月 日 号 时 分 秒
     """.split()
 )
-
-
-@lru_cache(maxsize=1)
-def jieba_tokenizer() -> Any:
-    """A private, initialised ``jieba.Tokenizer`` (dictionary loaded once a process, ~1 s)."""
-    import jieba
-
-    jieba.setLogLevel(logging.ERROR)
-    tokenizer = jieba.Tokenizer()
-    tokenizer.initialize()
-    return tokenizer
 
 
 @lru_cache(maxsize=1)

@@ -72,18 +72,14 @@ def augment(
 
 
 def _run_with_progress(config: object) -> AugmentSummary:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from tinyzh.augment.runner import run_augment
+    from tinyzh.commands.reporting import RichReporter
 
-    columns = (TextColumn("augment"), BarColumn(), MofNCompleteColumn(), TextColumn("lines"), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-        bar = progress.add_task("augment", total=None)
-
-        def update(done: int, total: int) -> None:
-            progress.update(bar, completed=done, total=total)
-
-        return run_augment(config, on_progress=update)  # type: ignore[arg-type]
+    reporter = RichReporter(Console(stderr=True), transient=True)
+    try:
+        return run_augment(config, reporter)  # type: ignore[arg-type]
+    finally:
+        reporter.close()
 
 
 def _label_rows(summary: AugmentSummary) -> list[tuple[str, str]]:

@@ -1,4 +1,4 @@
-"""``tinyzh demo``: the whole pipeline on bundled data, offline, in a few minutes on a CPU."""
+"""``tinyzh demo``: the bundled ``demo`` recipe (``tinyzh run demo``) and the demo's table, offline."""
 
 from __future__ import annotations
 
@@ -23,30 +23,33 @@ def demo(
     ] = "default",
     seed: Annotated[int, typer.Option("--seed", help="Random seed of every stage.")] = 0,
     overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace an earlier demo in --output.")
+        bool, typer.Option("--overwrite", help="Start over: remove an earlier run in --output (without it a rerun skips what is up to date).")
     ] = False,
     threads: Annotated[
         int | None,
         typer.Option("--threads", help="CPU threads (default: torch's; 1 is fastest on a busy machine)."),
     ] = None,
+    report_to: Annotated[
+        str, typer.Option("--report-to", help="Also log every stage's metrics to: tensorboard (OUTPUT/tensorboard/<stage>) or none.")
+    ] = "none",
 ) -> None:
-    """Build a small Chinese teacher from bundled text, then pregen -> distill -> augment -> distill -> eval.
+    """Build a small Chinese teacher from bundled text, then pregen -> distill -> augment -> distill -> eval
+    (the bundled recipe `demo`; `tinyzh run demo --dry-run` shows its stages and commands).
 
     Prints teacher vs student vs a no-distillation baseline: parameters, size on disk, inference speed and dev accuracy; the table is also written to OUTPUT/demo_results.md and .json.
     """
-    from tinyzh.demo.config import DemoConfig
-    from tinyzh.demo.pipeline import run_demo
+    from tinyzh.commands.reporting import RichReporter
     from tinyzh.demo.report import COLUMNS, headline, table_rows
+    from tinyzh.demo.run import run_demo
 
-    config = DemoConfig(output=output, size=size, seed=seed, overwrite=overwrite, threads=threads)
     console = Console()
     start = time.perf_counter()
-
-    def notify(message: str) -> None:
-        console.print(f"[dim]{time.perf_counter() - start:6.1f}s[/] {message}", highlight=False)
-
-    with console.status("running the demo", spinner="dots"):
-        report = run_demo(config, notify=notify)
+    reporter = RichReporter(console, transient=True)
+    try:
+        report = run_demo(size, output, seed=seed, threads=threads, overwrite=overwrite, report_to=report_to,
+                          reporter=reporter)
+    finally:
+        reporter.close()
     table = Table(title=f"tinyzh demo ({size}): demo-sentiment dev set, CPU")
     for column in COLUMNS:
         table.add_column(column, justify="left" if column == "model" else "right")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -44,6 +45,7 @@ def distill(
     resume: Annotated[bool | None, typer.Option("--resume/--no-resume", help="Continue from the last checkpoint (default: when one exists) / start over.", rich_help_panel=_TRAIN)] = None,
     stop_after: Annotated[int | None, typer.Option(help="Checkpoint and stop after N steps in this run (rerun to continue).", rich_help_panel=_TRAIN)] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show the progress bar.", rich_help_panel=_TRAIN)] = True,
+    report_to: Annotated[str, typer.Option("--report-to", help="Also log every loss term, lr, samples/s and dev accuracy to: tensorboard (OUTPUT/tensorboard) or none.", rich_help_panel=_TRAIN)] = "none",
 ) -> None:
     """Distil a BERT teacher into a small student, TinyBERT style (general or task stage).
 
@@ -58,16 +60,22 @@ def distill(
         max_steps=max_steps, batch_size=batch_size, grad_accum=grad_accum, lr=lr, warmup=warmup,
         weight_decay=weight_decay, max_grad_norm=max_grad_norm, seed=seed, save_steps=save_steps,
         logging_steps=logging_steps, resume=resume, precision=precision, workers=workers, stop_after=stop_after,
-        progress=progress,
     )
+    from tinyzh.commands.reporting import command_reporter
     from tinyzh.distill.trainer import run_distill
+    from tinyzh.report import Reporter
 
-    results = run_distill(config)
+    # Under torchrun only rank 0 draws bars and writes event files.
+    rank0 = int(os.environ.get("RANK", "0")) == 0
+    reporter = command_reporter(None, report_to, output, bars=progress) if rank0 else Reporter()
+    try:
+        results = run_distill(config, reporter)
+    finally:
+        reporter.close()
     _print_summary(results)
 
 
 def _print_summary(results: list) -> None:
-    import os
 
     from rich.console import Console
     from rich.table import Table

@@ -3,32 +3,41 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from tinyzh.errors import ConfigError
 
-ALL = "all"
+if TYPE_CHECKING:
+    from tinyzh.evaluate.results import Summary
+
+ALL = "all"  # tinyzh.tasks.data.ALL_TASKS
 
 
 def _task_names(tasks: str, data_dir: Path, console: Console) -> list[str]:
-    """Comma list as given, or with ``all`` every installed task plugin that has a folder in data_dir."""
-    from tinyzh.tasks.data import tasks_in
+    from tinyzh.tasks.data import expand_tasks
 
-    if tasks.strip().lower() != ALL:
-        names = [t.strip().lower() for t in tasks.split(",") if t.strip()]
-        if not names:
-            raise ConfigError(f"--tasks {tasks!r} names no task; e.g. --tasks afqmc,tnews or --tasks all")
-        return names
-    found, warnings = tasks_in(data_dir)
+    names, warnings = expand_tasks(tasks, data_dir)
     for message in warnings:
         console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
-    if not found:
-        raise ConfigError(f"--tasks all: no task folder (afqmc, tnews, …) found under {data_dir}")
-    return found
+    return names
+
+
+def rich_table(summary: Summary) -> Table:
+    """The results table of ``tinyzh eval`` (dev scores x100)."""
+    from tinyzh.evaluate.results import table_cells
+
+    columns, rows = table_cells(summary)
+    table = Table(title="tinyzh eval (dev set)")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 def evaluate(
@@ -55,16 +64,15 @@ def evaluate(
     force: Annotated[bool, typer.Option("--force", help="Rerun pairs that already have a result.")] = False,
     seed: Annotated[int, typer.Option(help="Random seed (head initialisation, shuffling, dropout).")] = 42,
     threads: Annotated[int | None, typer.Option(help="torch CPU threads [default: all cores; 1 is faster on a busy machine].")] = None,
+    report_to: Annotated[str, typer.Option("--report-to", help="Also log each pair's train loss and dev score to: tensorboard (OUTPUT/tensorboard) or none.")] = "none",
 ) -> None:
     """Fine-tune every --model on every task, score dev, predict test and write CLUE submission files.
 
     Example: tinyzh eval -m student/ -m teacher/ --tasks afqmc,tnews --data-dir clue --output results
     (models may also be given as arguments: tinyzh eval student/ teacher/ --data-dir clue).
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+    from tinyzh.commands.reporting import command_reporter
     from tinyzh.evaluate.config import EvalConfig, ModelSpec
-    from tinyzh.evaluate.results import rich_table
     from tinyzh.evaluate.runner import run_eval
 
     specs = [ModelSpec.parse(m) for m in [*(models or []), *(model or [])]]
@@ -79,17 +87,11 @@ def evaluate(
         max_test_examples=max_test_examples, train_file=train_file, dev_file=dev_file, test_file=test_file,
         no_train=no_train, save_models=save_models, force=force, seed=seed, threads=threads,
     )
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-
-        def start(description: str, total: int):
-            task_id = progress.add_task(description, total=total)
-            return lambda n: progress.advance(task_id, n)
-
-        def notify(message: str) -> None:
-            progress.console.print(f"[yellow]{message}[/]", highlight=False)
-
-        summary = run_eval(config, notify=notify, start_progress=start)
+    reporter = command_reporter(console, report_to, output, transient=True)
+    try:
+        summary = run_eval(config, reporter)
+    finally:
+        reporter.close()
     Console(width=max(100, 20 + 12 * len(summary.tasks))).print(rich_table(summary))
     typer.echo(f"results: {output / 'results.json'}, {output / 'results.csv'}, {output / 'results.png'}")
     for spec in config.models:

@@ -12,34 +12,6 @@ from rich.console import Console
 from tinyzh.config import DEFAULT_MAX_SEQ_LEN, DEFAULT_TOKENIZER, DEFAULT_TOKENIZER_PLUGIN
 
 
-class RichProgress:
-    """A rich bar over the corpus bytes, with documents, instances and instances/s."""
-
-    def __init__(self, console: Console) -> None:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.bar = Progress(
-            TextColumn("[bold]pregen"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-            TextColumn("{task.fields[documents]:,} docs"), TextColumn("{task.fields[instances]:,} instances"),
-            TextColumn("{task.fields[rate]:,.0f} inst/s"), TimeElapsedColumn(),
-            console=console, transient=False,
-        )
-        self.task: Any = None
-        self.started = 0.0
-
-    def start(self, total_bytes: int) -> None:
-        self.started = time.perf_counter()
-        self.bar.start()
-        self.task = self.bar.add_task("pregen", total=max(total_bytes, 1), documents=0, instances=0, rate=0.0)
-
-    def update(self, bytes_read: int, documents: int, instances: int) -> None:
-        rate = instances / max(time.perf_counter() - self.started, 1e-9)
-        self.bar.update(self.task, completed=bytes_read, documents=documents, instances=instances, rate=rate)
-
-    def stop(self) -> None:
-        self.bar.stop()
-
-
 def pregen(
     corpus: Annotated[list[Path], typer.Argument(help="Text files (optionally .gz): one sentence a line, blank line between documents.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the shards and manifest.json.")],
@@ -73,14 +45,14 @@ def pregen(
         masking=masking, masked_lm_prob=masked_lm_prob, max_predictions_per_seq=max_predictions_per_seq,
         short_seq_prob=short_seq_prob, chunk_documents=chunk_documents, overwrite=overwrite,
     )
-    console = Console(stderr=True)
-    progress = None if quiet else RichProgress(console)
+    from tinyzh.commands.reporting import RichReporter
+
+    reporter = RichReporter(Console(stderr=True), show_bars=not quiet)
     started = time.perf_counter()
     try:
-        manifest = run_pregen(config, progress=progress)
+        manifest = run_pregen(config, reporter)
     finally:
-        if progress is not None:
-            progress.stop()
+        reporter.close()
     print_summary(Console(soft_wrap=True), manifest, time.perf_counter() - started)
 
 

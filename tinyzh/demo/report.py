@@ -2,12 +2,53 @@
 
 from __future__ import annotations
 
-import json
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
-from tinyzh.demo.pipeline import DemoReport
+from tinyzh.io import write_atomic, write_json
+from tinyzh.recipe import RunSummary
 
+DESCRIPTIONS = {
+    "teacher": "teacher: pre-trained (masked LM) + fine-tuned",
+    "student": "student: general + task distillation (TinyBERT)",
+    "baseline": "baseline: student shape, fine-tuned without distillation",
+}
 COLUMNS = ("model", "parameters", "size on disk (MB)", "inference (examples/s)", "dev accuracy")
+
+
+@dataclass
+class ModelRow:
+    """One line of the demo's table."""
+
+    name: str  # teacher | student | baseline
+    description: str
+    path: str
+    parameters: int
+    size_bytes: int  # weight files on disk
+    examples_per_s: float  # dev-set inference, measured by `tinyzh eval`
+    dev_accuracy: float
+
+
+@dataclass
+class DemoReport:
+    size: str
+    rows: list[ModelRow] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # stage -> wall time (0 when up to date)
+
+    def row(self, name: str) -> ModelRow:
+        return next(r for r in self.rows if r.name == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"size": self.size, "rows": [asdict(r) for r in self.rows], "seconds": self.seconds}
+
+
+def demo_report(summary: RunSummary, size: str) -> DemoReport:
+    """Teacher, student, baseline rows (in that order) from the recipe's eval stage."""
+    by_name = {m["name"]: m for m in summary.models}
+    rows = [ModelRow(name, DESCRIPTIONS[name], m["path"], m["parameters"], m["size_bytes"], m["examples_per_s"],
+                     m["dev_score"]) for name in DESCRIPTIONS if (m := by_name.get(name))]
+    return DemoReport(size, rows, {s.name: round(s.seconds, 2) for s in summary.steps})
 
 
 def table_rows(report: DemoReport) -> list[tuple[str, ...]]:
@@ -39,7 +80,7 @@ def headline(report: DemoReport) -> str:
 
 def markdown(report: DemoReport) -> str:
     lines = [
-        f"# tinyzh demo ({report.config.size})",
+        f"# tinyzh demo ({report.size})",
         "",
         "| " + " | ".join(COLUMNS) + " |",
         "| " + " | ".join("---" for _ in COLUMNS) + " |",
@@ -52,5 +93,5 @@ def markdown(report: DemoReport) -> str:
 
 
 def write_report(report: DemoReport, out: Path) -> None:
-    (out / "demo_results.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
-    (out / "demo_results.md").write_text(markdown(report), encoding="utf-8")
+    write_json(out / "demo_results.json", report.to_dict())
+    write_atomic(out / "demo_results.md", markdown(report))

@@ -20,9 +20,10 @@ from typing import Any
 
 import torch
 
-from tinyzh.demo.config import BertShape
+from tinyzh.chinese import SPECIAL_TOKENS
+from tinyzh.config import BertShape
+from tinyzh.hf import load_pretrained
 
-SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 PUNCTUATION = list("，。！？、；：“”‘’（）《》…—·,.!?;:'\"()[]-_/%&+#@*~|")
 
 
@@ -39,7 +40,7 @@ def corpus_chars(paths: Iterable[Path]) -> list[str]:
 
 def write_vocab(directory: Path, sources: Iterable[Path]) -> Path:
     """``directory/vocab.txt``: specials, ASCII, punctuation, then the sources' characters."""
-    tokens = SPECIAL + PUNCTUATION + list(string.digits + string.ascii_lowercase)
+    tokens = list(SPECIAL_TOKENS) + PUNCTUATION + list(string.digits + string.ascii_lowercase)
     tokens += ["##" + c for c in string.ascii_lowercase + string.digits] + corpus_chars(sources)
     seen: set[str] = set()
     unique = [t for t in tokens if not (t in seen or seen.add(t))]
@@ -58,7 +59,7 @@ def save_blank(directory: Path, vocab_dir: Path, shape: BertShape, max_len: int,
     """A randomly initialised ``BertForMaskedLM`` checkpoint with tokenizer files."""
     from transformers import BertForMaskedLM
 
-    from tinyzh.tokenizers.bert_chinese import load_hf_tokenizer
+    from tinyzh.hf import load_hf_tokenizer
 
     tokenizer = load_hf_tokenizer(str(vocab_dir))
     torch.manual_seed(seed)
@@ -99,7 +100,7 @@ def pretrain_teacher(
     generator = torch.Generator().manual_seed(seed)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=generator,
                         collate_fn=lambda items: collate_batch(items, pad_id))  # fmt: skip
-    model = BertForMaskedLM.from_pretrained(str(teacher_dir)).train()
+    model = load_pretrained(BertForMaskedLM, str(teacher_dir), "teacher").train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     warmup = max(1, steps // 10)
     schedule = torch.optim.lr_scheduler.LambdaLR(

@@ -3,7 +3,7 @@
 Modules, in the order a step uses them: ``config`` (options) -> ``phase`` (load teacher, student,
 data; ``models``, ``data``, ``matches``) -> ``wrappers`` (forward passes; ``adaptor`` captures
 attention scores) -> ``losses`` -> ``trainer`` (optimizer, loop, ``checkpoint``, ``distributed``,
-``progress``). Usage::
+``progress``: metrics.jsonl; progress and metrics go to a ``tinyzh.report.Reporter``). Usage::
 
     from tinyzh.distill import DistillConfig, run_distill
     results = run_distill(DistillConfig(stage="general", data="pregen/", output="student/"))

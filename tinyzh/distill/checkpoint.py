@@ -38,7 +38,7 @@ from torch import nn
 
 from tinyzh.errors import ConfigError, InputError
 from tinyzh.hf import load_error_reason, weights_errors
-from tinyzh.io import output_errors, remove_temp_files, write_atomic
+from tinyzh.io import output_errors, remove_temp_files, write_json
 
 LATEST = "latest.json"
 KEEP = 2  # checkpoints kept on disk; older ones are deleted after a newer one is complete
@@ -68,10 +68,6 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-
-
 def save_checkpoint(root: Path, step: int, student: nn.Module, projections: nn.Module | None,
                     state: dict[str, Any], config: dict[str, Any]) -> Path:
     """Write ``root/step-NNNNNN`` completely, then point ``latest.json`` at it, then prune old ones."""
@@ -88,14 +84,14 @@ def save_checkpoint(root: Path, step: int, student: nn.Module, projections: nn.M
             if projections is not None and len(list(projections.parameters())):
                 save_model(projections, str(tmp / "projections.safetensors"))
             torch.save(state, tmp / "training_state.pt")
-            write_atomic(tmp / "distill_config.json", json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+            write_json(tmp / "distill_config.json", config)
             if final.exists():
                 shutil.rmtree(final)
             os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _write_json_atomic(root / LATEST, {"path": name, "step": step})
+    write_json(root / LATEST, {"path": name, "step": step})
     _prune(root, keep=KEEP)
     return final
 

@@ -10,11 +10,11 @@ rerun of the same command can tell whether it may continue from the last checkpo
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from tinyzh.config import DEFAULT_TEACHER
+from tinyzh.config import DEFAULT_TEACHER, CommandConfig
 from tinyzh.errors import ConfigError
 
 STAGES = ("general", "task")
@@ -24,16 +24,17 @@ PROJECTIONS = ("shared", "per-layer")
 ATTENTION_LOSSES = ("mse", "kl")
 # TinyBERT's learning rates: general 1e-4; task 5e-5 for the intermediate step, 3e-5 for prediction.
 DEFAULT_LR = {"general": 1e-4, "intermediate": 5e-5, "prediction": 3e-5}
-# Options that may change between a run and its resumption without changing the result. ``output``
-# is where the checkpoints were found: a moved output directory is the same run.
-RESUMABLE_CHANGES = frozenset({"resume", "workers", "progress", "logging_steps", "stop_after", "save_steps",
-                               "output"})
 PATH_OPTIONS = ("data", "teacher", "student", "dev")  # may be local paths, stored relative to the output too
 
 
-@dataclass
-class DistillConfig:
+@dataclass(frozen=True)
+class DistillConfig(CommandConfig):
     """Options of one distillation run; see ``docs/distill.md`` for each flag."""
+
+    # Options that may change between a run and its resumption without changing the result. ``output``
+    # is where the checkpoints were found: a moved output directory is the same run.
+    RUN_ONLY: ClassVar[frozenset[str]] = frozenset({"resume", "workers", "logging_steps", "stop_after", "save_steps",
+                                                    "output"})
 
     stage: str = "general"
     data: str = ""
@@ -65,7 +66,6 @@ class DistillConfig:
     precision: str = "fp32"
     workers: int = 1
     stop_after: int | None = None  # stop (after checkpointing) once this run has done so many steps
-    progress: bool = True
 
     def __post_init__(self) -> None:
         self._check_choice("stage", STAGES)
@@ -113,14 +113,6 @@ class DistillConfig:
         """--lr when given, else TinyBERT's default for ``step`` ("general", "intermediate", "prediction")."""
         return self.lr if self.lr is not None else DEFAULT_LR[step]
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DistillConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
     def stored_dict(self, output: str | Path | None = None) -> dict[str, Any]:
         """``to_dict`` plus ``paths_from_output``: each local path option relative to ``output``, so a
         run moved together with its inputs, or resumed from another working directory, still matches."""
@@ -142,7 +134,7 @@ class DistillConfig:
         base = Path(output or self.output)
         return sorted(
             k for k in mine
-            if k not in RESUMABLE_CHANGES and other.get(k) != mine[k]
+            if k not in self.RUN_ONLY and other.get(k) != mine[k]
             and not (k in relative and _same_path(base / relative[k], mine[k]))
         )
 

@@ -13,7 +13,7 @@ Shapes: B batch, T tokens, D width, H heads, C classes, P masked positions, V vo
 Usage::
 
     loss = LOSSES["attention_mse"](scores_S, scores_T, mask)
-    terms = match_losses(matches, adapted_S, adapted_T, project)   # {"hidden_3": tensor, ...}
+    terms = match_losses(matches, adapted_S, adapted_T)   # {"hidden_3": tensor, ...}
 """
 
 from __future__ import annotations
@@ -124,23 +124,16 @@ LOSSES: dict[str, Callable[..., torch.Tensor]] = {
 }
 
 
-def match_losses(
-    matches: list,
-    out_S: dict,
-    out_T: dict,
-    project: Callable[[int, torch.Tensor], torch.Tensor] | None = None,
-) -> dict[str, torch.Tensor]:
+def match_losses(matches: list, out_S: dict, out_T: dict) -> dict[str, torch.Tensor]:
     """Weighted loss of every :class:`~tinyzh.distill.matches.LayerMatch`, keyed by ``match.name``.
 
-    ``out_S`` / ``out_T`` are adaptor dicts; ``project(layer_S, h_S)`` maps a (B, T, D_S) student
-    hidden state to the teacher's width D_T for matches with ``proj``.
+    ``out_S`` / ``out_T`` are adaptor dicts; the student's hidden states are already projected to the
+    teacher's width (``wrappers.StudentForward``).
     """
     mask = out_S["inputs_mask"]
     terms: dict[str, torch.Tensor] = {}
     for match in matches:
         feature_S = out_S[match.feature][match.layer_S]
         feature_T = out_T[match.feature][match.layer_T]
-        if match.proj and project is not None:
-            feature_S = project(match.layer_S, feature_S)
         terms[match.name] = match.weight * LOSSES[match.loss](feature_S, feature_T, mask)
     return terms

@@ -7,7 +7,7 @@ for an N-layer teacher and an M-layer student is ``0:0, 1:N/M, 2:2N/M, ..., M:N`
 
     pairs = uniform_layer_map(12, 4)              # [(0, 0), (1, 3), (2, 6), (3, 9), (4, 12)]
     pairs = parse_layer_map("0:0,1:3,2:6,3:9,4:12", n_T=12, n_S=4)
-    matches = build_matches(pairs, attention_loss="mse", widths_differ=True)
+    matches = build_matches(pairs, attention_loss="mse")
 
 Each :class:`LayerMatch` is a record in TextBrewer's intermediate-match format.
 """
@@ -24,8 +24,8 @@ class LayerMatch:
     """One loss term between a student and a teacher feature.
 
     ``feature`` is ``"hidden"`` (embedding output when the layer is 0) or ``"attention"``; ``loss`` is
-    a name in ``tinyzh.distill.losses.LOSSES``; ``proj`` says the student feature goes through the
-    student->teacher width projection first (hidden features of a narrower student).
+    a name in ``tinyzh.distill.losses.LOSSES``. A narrower student's hidden features reach the losses
+    already projected to the teacher's width (``wrappers.StudentForward``).
     """
 
     layer_S: int
@@ -33,7 +33,6 @@ class LayerMatch:
     feature: str
     loss: str
     weight: float = 1.0
-    proj: bool = False
 
     @property
     def name(self) -> str:
@@ -99,14 +98,13 @@ def build_matches(
     pairs: list[tuple[int, int]],
     *,
     attention_loss: str = "mse",
-    widths_differ: bool = True,
     hidden_weight: float = 1.0,
     attention_weight: float = 1.0,
 ) -> list[LayerMatch]:
     """One hidden match per pair, plus one attention match per pair of transformer layers."""
     matches = []
     for s, t in pairs:
-        matches.append(LayerMatch(s, t, "hidden", "hidden_mse", hidden_weight, proj=widths_differ))
+        matches.append(LayerMatch(s, t, "hidden", "hidden_mse", hidden_weight))
         if s > 0:
             matches.append(LayerMatch(s, t, "attention", f"attention_{attention_loss}", attention_weight))
     return matches

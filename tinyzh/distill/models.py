@@ -45,7 +45,7 @@ def load_teacher(name: str, stage: str) -> nn.Module:
     return teacher
 
 
-def load_tokenizer(name: str, plugin: str = DEFAULT_TOKENIZER_PLUGIN) -> Any:
+def teacher_tokenizer(name: str, plugin: str = DEFAULT_TOKENIZER_PLUGIN) -> Any:
     """The teacher's tokenizer through a tokenizer plugin (the student inherits it)."""
     from tinyzh.plugins import get_tokenizer
 
@@ -95,7 +95,7 @@ def _student_config(spec: str, teacher_config: Any) -> tuple[Any, Path | None]:
 
     if spec in STUDENT_PRESETS:
         inherited = {k: v for k, v in teacher_config.to_dict().items() if k not in _NOT_INHERITED}
-        shape = STUDENT_PRESETS[spec].to_bert_config_kwargs()
+        shape = STUDENT_PRESETS[spec].config_kwargs()
         return AutoConfig.for_model(teacher_config.model_type, **{**inherited, **shape}), None
     path = Path(spec)
     if path.is_file():
@@ -184,7 +184,7 @@ def encoder_of(model: nn.Module) -> nn.Module:
 
 def save_student(student: nn.Module, tokenizer: Any, directory: Path, extra_json: dict[str, dict]) -> None:
     """Write an ordinary HF checkpoint directory: config.json, model.safetensors, tokenizer files."""
-    from tinyzh.io import output_errors, write_atomic
+    from tinyzh.io import output_errors, write_json
 
     # config._attn_implementation is not serialised, so a capturing model saves as a plain one.
     size = sum(p.numel() * p.element_size() for p in student.parameters())
@@ -193,4 +193,4 @@ def save_student(student: nn.Module, tokenizer: Any, directory: Path, extra_json
         student.save_pretrained(str(directory))
         tokenizer.save_pretrained(directory)
     for name, data in extra_json.items():
-        write_atomic(directory / name, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        write_json(directory / name, data)

@@ -37,9 +37,9 @@ from tinyzh.distill.models import (
     check_tokenizer_fits,
     encoder_of,
     load_teacher,
-    load_tokenizer,
+    teacher_tokenizer,
 )
-from tinyzh.distill.wrappers import Projections, StudentForward, autocast, prepare_teacher, teacher_forward
+from tinyzh.distill.wrappers import Precision, Projections, StudentForward, prepare_teacher, teacher_forward
 from tinyzh.errors import ConfigError
 
 
@@ -59,6 +59,7 @@ class Phase:
     labels: tuple[str, ...] = ()
     layer_map: list[tuple[int, int]] = field(default_factory=list)
     teacher_order: list[int] | None = None  # teacher logit index of each task label, when they differ
+    precision: Precision = field(default_factory=lambda: Precision.of("fp32"))
 
     @property
     def projections(self) -> nn.Module | None:
@@ -67,14 +68,13 @@ class Phase:
     def loss_terms(self, batch: dict[str, torch.Tensor], forward_S: nn.Module | None = None) -> dict[str, torch.Tensor]:
         """Weighted loss terms of one micro-batch; ``forward_S`` is the (maybe DDP-wrapped) student."""
         forward_S = forward_S or self.forward_S
-        device, precision = self.env.device, self.config.precision
+        device = self.env.device
         inputs = model_inputs(batch, device, token_types=getattr(self.teacher.config, "type_vocab_size", 2) > 1)
         predict = self.name == "prediction"
-        out_T = teacher_forward(self.teacher, inputs, hidden=not predict, logits=predict,
-                                precision=precision, device=device)
+        out_T = teacher_forward(self.teacher, inputs, hidden=not predict, logits=predict)
         labels = batch.get("labels")
         labels = labels.to(device) if labels is not None else None
-        with autocast(precision, device):
+        with self.precision.autocast(device):
             out_S = forward_S(inputs, labels if self.forward_S.mlm else None)
         if predict:
             logits_T = out_T["logits"] if self.teacher_order is None else out_T["logits"][:, self.teacher_order]
@@ -106,7 +106,7 @@ def _task(config: DistillConfig) -> Any:
 def build_phase(config: DistillConfig, name: str, student_spec: str, env: DistEnv) -> Phase:
     """Load and check teacher, tokenizer, data and student for phase ``name``."""
     stage = "general" if name == "general" else "task"
-    tokenizer = load_tokenizer(*tokenizer_source(config, stage))
+    tokenizer = teacher_tokenizer(*tokenizer_source(config, stage))
     teacher = load_teacher(config.teacher, stage)
     check_family(teacher, f"teacher {config.teacher!r}")
     check_tokenizer_fits(tokenizer, teacher, config.teacher)
@@ -130,9 +130,11 @@ def build_phase(config: DistillConfig, name: str, student_spec: str, env: DistEn
     forward_S = StudentForward(student, projections, hidden=name != "prediction",
                                mlm=name == "general" and config.mlm_weight > 0,
                                logits=name == "prediction", proj_layers={s for s, _ in pairs})
-    prepare_teacher(teacher, config.precision).to(env.device)
+    precision = Precision.of(config.precision)
+    prepare_teacher(teacher, precision).to(env.device)
     forward_S.to(env.device)
-    return Phase(name, config, teacher, student, forward_S, matches, data, tokenizer, env, labels, pairs, order)
+    return Phase(name, config, teacher, student, forward_S, matches, data, tokenizer, env, labels, pairs, order,
+                 precision)
 
 
 def _intermediate_matches(config: DistillConfig, teacher: nn.Module, student: nn.Module) -> tuple[
@@ -140,7 +142,7 @@ def _intermediate_matches(config: DistillConfig, teacher: nn.Module, student: nn
     """Layer map, matches and projections; switches both models to capture the mapped layers' scores."""
     pairs = resolve_layer_map(config.layer_map, teacher.config.num_hidden_layers, student.config.num_hidden_layers)
     widths_differ = student.config.hidden_size != teacher.config.hidden_size
-    matches = build_matches(pairs, attention_loss=config.attention_loss, widths_differ=widths_differ)
+    matches = build_matches(pairs, attention_loss=config.attention_loss)
     _truncate_teacher(teacher, deepest_teacher_layer(matches))
     capture_scores(teacher, attention_layers(matches, "T"))
     capture_scores(student, attention_layers(matches, "S"))

@@ -1,4 +1,4 @@
-"""What a run reports: ``metrics.jsonl`` rows and a rich progress bar (rank 0 only).
+"""What a run records: ``metrics.jsonl`` rows (rank 0 only); the same rows go to the run's reporter.
 
 Each logged step appends one JSON object to ``<output>/metrics.jsonl``::
 
@@ -9,19 +9,8 @@ Each logged step appends one JSON object to ``<output>/metrics.jsonl``::
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from tinyzh.io import output_errors, write_all, write_atomic
 
@@ -65,39 +54,3 @@ class MetricsLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("ab") as fh:
                 write_all(fh, (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"), self.path)
-
-
-class StepProgress:
-    """A rich bar over optimizer steps showing epoch, loss terms and samples/s, with ETA."""
-
-    def __init__(self, phase: str, total: int, start: int, enabled: bool, console: Console | None = None) -> None:
-        self.enabled = enabled
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(bar_width=24),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[info]}"),  # last: on a narrow terminal only this gets cut
-            console=console or Console(stderr=True),
-            disable=not enabled,
-        )
-        self.task = self.progress.add_task(phase, total=total, completed=start, info="")
-        self.started = time.perf_counter()
-
-    def __enter__(self) -> StepProgress:
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.progress.__exit__(*exc)
-
-    def update(self, step: int, epoch: float, loss: float, terms: dict[str, float], samples_per_s: float) -> None:
-        parts = [f"ep {epoch:.2f}", f"loss {loss:.4g}"]
-        parts += [f"{k} {v:.3g}" for k, v in group_terms(terms).items()]
-        parts.append(f"{samples_per_s:.1f} samples/s")
-        self.progress.update(self.task, completed=step, info="  ".join(parts))
-
-    def advance_to(self, step: int) -> None:
-        self.progress.update(self.task, completed=step)

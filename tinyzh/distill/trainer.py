@@ -43,10 +43,11 @@ from tinyzh.distill.distributed import (
 from tinyzh.distill.evaluate import dev_accuracy
 from tinyzh.distill.models import save_student
 from tinyzh.distill.phase import Phase, build_phase, check_steps
-from tinyzh.distill.progress import MetricsLog, StepProgress
+from tinyzh.distill.progress import MetricsLog, group_terms
 from tinyzh.errors import ConfigError
-from tinyzh.io import remove_temp_files, write_atomic
+from tinyzh.io import remove_temp_files, write_json
 from tinyzh.lock import output_lock
+from tinyzh.report import Reporter
 
 SUMMARY = "distill_summary.json"
 
@@ -77,24 +78,26 @@ class Optim:
     params: list[nn.Parameter]
 
 
-def run_distill(config: DistillConfig, console: Any = None) -> list[PhaseResult]:
-    """Run ``config``; returns one result per phase (rank 0's view under torchrun)."""
+def run_distill(config: DistillConfig, reporter: Reporter | None = None) -> list[PhaseResult]:
+    """Run ``config``; returns one result per phase (rank 0's view under torchrun). Progress and every
+    logged row go to ``reporter`` on rank 0 only."""
     env = init_distributed()
+    reporter = reporter if reporter is not None and env.is_main else Reporter()
     try:
         with output_lock(config.output, "distill", enabled=env.is_main):  # one owner: rank 0
-            return _run_phases(config, env, console)
+            return _run_phases(config, env, reporter)
     finally:
         shutdown(env)
 
 
-def _run_phases(config: DistillConfig, env: DistEnv, console: Any) -> list[PhaseResult]:
+def _run_phases(config: DistillConfig, env: DistEnv, reporter: Reporter) -> list[PhaseResult]:
     if config.stage == "general":
-        return [run_phase(config, "general", config.student, Path(config.output), env, console)]
+        return [run_phase(config, "general", config.student, Path(config.output), env, reporter)]
     names = ["intermediate", "prediction"] if config.step == "both" else [config.step]
     results, student = [], config.student
     for name in names:
         output = Path(config.output) / "intermediate" if name == "intermediate" and len(names) == 2 else Path(config.output)
-        results.append(run_phase(config, name, student, output, env, console))
+        results.append(run_phase(config, name, student, output, env, reporter))
         if not results[-1].finished:
             break
         student = str(output)
@@ -102,12 +105,12 @@ def _run_phases(config: DistillConfig, env: DistEnv, console: Any) -> list[Phase
 
 
 def run_phase(config: DistillConfig, name: str, student_spec: str, output: Path, env: DistEnv,
-              console: Any = None) -> PhaseResult:
+              reporter: Reporter | None = None) -> PhaseResult:
     done = _finished_summary(output, config, name)
     if done is not None:
         return done
     phase = build_phase(config, name, student_spec, env)
-    return train_phase(phase, output, console)
+    return train_phase(phase, output, reporter)
 
 
 def _finished_summary(output: Path, config: DistillConfig, name: str) -> PhaseResult | None:
@@ -127,7 +130,7 @@ def _finished_summary(output: Path, config: DistillConfig, name: str) -> PhaseRe
     return None
 
 
-def _optimizer(phase: Phase, total: int) -> Optim:
+def build_optimizer(phase: Phase, total: int) -> Optim:
     """AdamW (no decay on biases and LayerNorm) + linear warm-up then linear decay to 0."""
     from transformers import get_linear_schedule_with_warmup
 
@@ -139,7 +142,7 @@ def _optimizer(phase: Phase, total: int) -> Optim:
     lr = config.learning_rate(phase.name)
     optimizer = torch.optim.AdamW(groups, lr=lr, fused=True)  # one kernel per tensor list, CPU too
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup * total), total)
-    scaler = torch.amp.GradScaler(phase.env.device.type, enabled=config.precision == "fp16")
+    scaler = torch.amp.GradScaler(phase.env.device.type, enabled=phase.precision.needs_scaler)
     return Optim(optimizer, scheduler, scaler, [p for _, p in named])
 
 
@@ -201,7 +204,7 @@ def _checkpoint(phase: Phase, output: Path, optim: Optim, step: int, best_dev: f
     barrier(phase.env)
 
 
-def _optimizer_step(phase: Phase, model: nn.Module, optim: Optim, batches: list[dict]) -> dict[str, torch.Tensor]:
+def optimizer_step(phase: Phase, model: nn.Module, optim: Optim, batches: list[dict]) -> dict[str, torch.Tensor]:
     """Forward/backward over the micro-batches of one step, then clip and step.
 
     Returns each loss term averaged over the micro-batches (0-dim tensors: no sync with the device).
@@ -241,39 +244,43 @@ def _loader(phase: Phase, epoch: int, start: int) -> Any:
     )
 
 
-def train_phase(phase: Phase, output: Path, console: Any = None) -> PhaseResult:
+def train_phase(phase: Phase, output: Path, reporter: Reporter | None = None) -> PhaseResult:
     """The loop. Returns when the steps are done or ``--stop-after`` steps ran in this call."""
     config, env = phase.config, phase.env
     per_epoch = check_steps(phase)
     total = min(config.max_steps, config.epochs * per_epoch) if config.max_steps else config.epochs * per_epoch
-    optim = _optimizer(phase, total)
+    optim = build_optimizer(phase, total)
     step, best_dev, resumed, last = _resume(phase, output, optim)
     if resumed is None:  # dropout RNG: distinct per rank, restored from the checkpoint on resume
         torch.manual_seed(config.seed + env.rank)
     model = _wrap(phase)
+    reporter = reporter if reporter is not None and env.is_main else Reporter()
     log = MetricsLog(output / "metrics.jsonl", env.is_main)
     log.keep_until(step)
     result = PhaseResult(phase.name, str(output), step, total, False, resumed, layer_map=phase.layer_map, **last)
     started, window_start, window_steps, ran = time.perf_counter(), time.perf_counter(), 0, 0
-    with StepProgress(phase.name, total, step, env.is_main and config.progress, console) as bar:
-        while step < total and (config.stop_after is None or ran < config.stop_after):
-            epoch, start = divmod(step, per_epoch)
-            batches = iter(_loader(phase, epoch, start))
-            while step < total and start < per_epoch and (config.stop_after is None or ran < config.stop_after):
-                micro = [next(batches) for _ in range(config.grad_accum)]
-                terms = _optimizer_step(phase, model, optim, micro)
-                step, start, ran, window_steps = step + 1, start + 1, ran + 1, window_steps + 1
-                bar.advance_to(step)
-                if step % config.logging_steps == 0 or step == total:
-                    speed = window_steps * config.batch_size / max(time.perf_counter() - window_start, 1e-9)
-                    _log(log, bar, phase, optim, terms, step, per_epoch, speed, result)
-                    window_start, window_steps = time.perf_counter(), 0
-                if step % config.save_steps == 0 or step == total:
-                    best_dev = _select(phase, output, step, best_dev, result)
-                    _checkpoint(phase, output, optim, step, best_dev, result)
-            best_dev = _select(phase, output, step, best_dev, result) if start >= per_epoch else best_dev
-        if step % config.save_steps and step != total:  # stopped early: keep the position
-            _checkpoint(phase, output, optim, step, best_dev, result)
+    bar = f"distill {phase.name}"
+    reporter.progress(bar, step, total)
+    while step < total and (config.stop_after is None or ran < config.stop_after):
+        epoch, start = divmod(step, per_epoch)
+        batches = iter(_loader(phase, epoch, start))
+        while step < total and start < per_epoch and (config.stop_after is None or ran < config.stop_after):
+            micro = [next(batches) for _ in range(config.grad_accum)]
+            terms = optimizer_step(phase, model, optim, micro)
+            step, start, ran, window_steps = step + 1, start + 1, ran + 1, window_steps + 1
+            if step % config.logging_steps == 0 or step == total:
+                speed = window_steps * config.batch_size / max(time.perf_counter() - window_start, 1e-9)
+                _log(log, reporter, phase, optim, terms, step, per_epoch, speed, result)
+                window_start, window_steps = time.perf_counter(), 0
+            else:
+                reporter.progress(bar, step, total)
+            if step % config.save_steps == 0 or step == total:
+                best_dev = _select(phase, output, step, best_dev, result, reporter)
+                _checkpoint(phase, output, optim, step, best_dev, result)
+        if start >= per_epoch:
+            best_dev = _select(phase, output, step, best_dev, result, reporter)
+    if step % config.save_steps and step != total:  # stopped early: keep the position
+        _checkpoint(phase, output, optim, step, best_dev, result)
     result.steps, result.finished = step, step >= total
     result.seconds = time.perf_counter() - started
     result.samples_per_s = ran * config.batch_size / max(result.seconds, 1e-9)
@@ -284,7 +291,7 @@ def train_phase(phase: Phase, output: Path, console: Any = None) -> PhaseResult:
     return result
 
 
-def _log(log: MetricsLog, bar: StepProgress, phase: Phase, optim: Optim, terms: dict[str, Any], step: int,
+def _log(log: MetricsLog, reporter: Reporter, phase: Phase, optim: Optim, terms: dict[str, Any], step: int,
          per_epoch: int, speed: float, result: PhaseResult) -> None:
     names = sorted(terms)
     values = mean_over_ranks(torch.stack([terms[k] for k in names]), phase.env).tolist()
@@ -293,17 +300,21 @@ def _log(log: MetricsLog, bar: StepProgress, phase: Phase, optim: Optim, terms: 
     row = {"phase": phase.name, "step": step, "epoch": round(step / per_epoch, 4), "loss": loss, **averaged,
            "lr": optim.scheduler.get_last_lr()[0], "samples_per_s": round(speed, 3)}
     log.write(row)
-    bar.update(step, step / per_epoch, loss, averaged, speed)
+    reporter.metrics(phase.name, step, {k: v for k, v in row.items() if k not in ("phase", "step")})
+    info = {"ep": round(step / per_epoch, 2), "loss": loss, **group_terms(averaged), "samples/s": round(speed, 1)}
+    reporter.progress(f"distill {phase.name}", step, result.total_steps, info)
     result.final_loss, result.final_terms = loss, averaged
 
 
-def _select(phase: Phase, output: Path, step: int, best: float | None, result: PhaseResult) -> float | None:
+def _select(phase: Phase, output: Path, step: int, best: float | None, result: PhaseResult,
+            reporter: Reporter) -> float | None:
     """Prediction step with a dev set: evaluate, and save the student to ``output`` when it is the best yet."""
     if phase.name != "prediction" or phase.data.dev is None:
         return best
     if not phase.env.is_main:
         return best
     accuracy = dev_accuracy(phase.student, phase.data.dev, phase.env.device, phase.config.batch_size)
+    reporter.metrics(phase.name, step, {"dev_accuracy": accuracy})
     if best is None or accuracy > best:
         best = accuracy
         save_student(phase.student, phase.tokenizer, output, {"distill_config.json": phase.config.stored_dict(output)})
@@ -316,4 +327,4 @@ def _save_final(phase: Phase, output: Path, result: PhaseResult) -> None:
         save_student(phase.student, phase.tokenizer, output, {})
     extra = {"distill_config.json": phase.config.stored_dict(output), SUMMARY: asdict(result)}
     for name, data in extra.items():  # the summary last: it marks the phase as finished
-        write_atomic(output / name, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        write_json(output / name, data)

@@ -4,14 +4,18 @@
 exactly the trainable parts and one ``forward`` call does everything the losses need. Usage::
 
     capture_scores(teacher, attention_layers(matches, "T"))
-    out_T = teacher_forward(teacher, inputs, precision="bf16")
+    precision = Precision.of("bf16")
+    prepare_teacher(teacher, precision)
+    out_T = teacher_forward(teacher, inputs, hidden=True, logits=False)
     student = StudentForward(model, projections, hidden=True, mlm=False, logits=False)
-    out_S = student(inputs, labels)          # inside autocast
+    with precision.autocast(device):
+        out_S = student(inputs, labels)
 """
 
 from __future__ import annotations
 
 from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -25,14 +29,33 @@ from tinyzh.hf import mlm_head_of
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-def autocast(precision: str, device: torch.device) -> Any:
-    """Mixed-precision context for ``precision`` (a no-op for fp32)."""
-    if precision == "fp32":
-        return nullcontext()
-    return torch.autocast(device_type=device.type, dtype=AUTOCAST_DTYPES[precision])
+@dataclass(frozen=True)
+class Precision:
+    """``--precision`` resolved once for a run: the student's autocast dtype and the teacher's weights.
+
+    The teacher is cast by :func:`prepare_teacher` and runs natively in ``dtype``; the student keeps
+    fp32 master weights and runs under autocast; fp16 also needs a gradient scaler.
+    """
+
+    name: str
+    dtype: torch.dtype | None  # None: fp32, no autocast
+
+    @classmethod
+    def of(cls, name: str) -> Precision:
+        return cls(name, AUTOCAST_DTYPES.get(name))
+
+    @property
+    def needs_scaler(self) -> bool:
+        return self.name == "fp16"
+
+    def autocast(self, device: torch.device) -> Any:
+        """Mixed-precision context for the student (a no-op for fp32)."""
+        if self.dtype is None:
+            return nullcontext()
+        return torch.autocast(device_type=device.type, dtype=self.dtype)
 
 
-def prepare_teacher(teacher: nn.Module, precision: str) -> nn.Module:
+def prepare_teacher(teacher: nn.Module, precision: Precision | str) -> nn.Module:
     """Hold a frozen teacher's weights in the low-precision dtype and run it natively in it.
 
     Under autocast a frozen fp32 teacher would have every weight (85M for BERT-base) cast to bf16 on
@@ -40,8 +63,9 @@ def prepare_teacher(teacher: nn.Module, precision: str) -> nn.Module:
     output cast back and forth between fp32 and bf16: together about a quarter of a bf16 step here.
     Matmuls see the same bf16 operands either way; LayerNorm and softmax kernels accumulate in fp32.
     """
-    if precision != "fp32":
-        teacher.to(AUTOCAST_DTYPES[precision])
+    precision = Precision.of(precision) if isinstance(precision, str) else precision
+    if precision.dtype is not None:
+        teacher.to(precision.dtype)
     return teacher
 
 
@@ -106,19 +130,14 @@ class StudentForward(nn.Module):
 
 
 @torch.no_grad()
-def teacher_forward(teacher: nn.Module, inputs: dict[str, torch.Tensor], *, hidden: bool, logits: bool,
-                    precision: str, device: torch.device) -> dict[str, Any]:
-    """The teacher's adapted dict, without gradients (eval mode is set once at load time).
-
-    A teacher prepared by :func:`prepare_teacher` already holds low-precision weights and runs
-    without autocast; an fp32 teacher under a low ``precision`` (not prepared) gets autocast.
-    """
-    native = next(teacher.parameters()).dtype != torch.float32
-    with nullcontext() if native else autocast(precision, device):
-        if logits:
-            out = teacher(**inputs, output_hidden_states=hidden)
-            states, class_logits = out.hidden_states or (), out.logits
-        else:
-            out = encoder_of(teacher)(**inputs, output_hidden_states=True)
-            states, class_logits = out.hidden_states, None
+def teacher_forward(teacher: nn.Module, inputs: dict[str, torch.Tensor], *, hidden: bool,
+                    logits: bool) -> dict[str, Any]:
+    """The teacher's adapted dict, without gradients (eval mode is set once at load time), in the
+    dtype :func:`prepare_teacher` gave its weights: no autocast."""
+    if logits:
+        out = teacher(**inputs, output_hidden_states=hidden)
+        states, class_logits = out.hidden_states or (), out.logits
+    else:
+        out = encoder_of(teacher)(**inputs, output_hidden_states=True)
+        states, class_logits = out.hidden_states, None
     return adapt(states, take_scores(teacher), inputs["attention_mask"], class_logits)

@@ -8,10 +8,11 @@ so a rerun with other settings is not mistaken for a finished pair.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from tinyzh.config import CommandConfig
 from tinyzh.errors import ConfigError
 
 
@@ -34,8 +35,11 @@ class ModelSpec:
         return cls(name, path)
 
 
-@dataclass
-class EvalConfig:
+@dataclass(frozen=True)
+class EvalConfig(CommandConfig):
+    # How a run goes, not what it computes (pair_settings decides what a result depends on).
+    RUN_ONLY: ClassVar[frozenset[str]] = frozenset({"output", "force", "threads", "eval_batch_size"})
+
     models: list[ModelSpec]
     tasks: list[str]
     data_dir: Path
@@ -61,7 +65,10 @@ class EvalConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.data_dir, self.output = Path(self.data_dir), Path(self.output)
+        self._set("data_dir", Path(self.data_dir))
+        self._set("output", Path(self.output))
+        self._set("models", [m if isinstance(m, ModelSpec) else ModelSpec(**m) for m in self.models])
+        self._set("tasks", list(self.tasks))
         if not self.models:
             raise ConfigError("give at least one --model (a directory or NAME=PATH)")
         names = [m.name for m in self.models]
@@ -97,15 +104,3 @@ class EvalConfig:
         settings = {key: getattr(self, key) for key in keys}
         settings.update(task=task_name, max_seq_len=max_seq_len, data_dir=str(self.data_dir.resolve()))
         return settings
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["data_dir"], data["output"] = str(self.data_dir), str(self.output)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EvalConfig:
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        values["models"] = [ModelSpec(**m) for m in values.get("models", [])]
-        return cls(**values)

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from tinyzh.errors import ConfigError
-from tinyzh.hf import load_error_reason, quiet_transformers, weights_errors
+from tinyzh.hf import load_pretrained
 from tinyzh.protocols import Task
 from tinyzh.tasks.features import TaskDataset, collate, inputs_of
 
@@ -41,16 +41,8 @@ def load_classifier(path: str, task: Task, *, trained: bool) -> Any:
     options: dict[str, Any] = {}
     if not trained:  # a classifier of another task keeps its encoder and gets a new head
         options = dict(num_labels=len(task.labels), id2label=id2label, label2id=label2id, ignore_mismatched_sizes=True)
-    try:
-        with quiet_transformers():
-            model = AutoModelForSequenceClassification.from_pretrained(path, **options)
-    except weights_errors() as exc:
-        raise ConfigError(f"could not load model {path!r} ({load_error_reason(exc)})") from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(
-            f"could not load model {path!r} ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
-            "give a local checkpoint directory (config.json + weights) when offline"
-        ) from None
+    model = load_pretrained(AutoModelForSequenceClassification, path, "model",
+                            hint="give a local checkpoint directory (config.json + weights) when offline", **options)
     if trained:
         found = {str(v) for v in model.config.id2label.values()}
         if found != set(task.labels):

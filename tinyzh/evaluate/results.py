@@ -7,12 +7,13 @@ presence (with the same settings) is what makes a pair "finished" for resuming.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
+from tinyzh.io import write_atomic, write_json
 
 
 @dataclass
@@ -39,9 +40,7 @@ class PairResult:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2), encoding="utf-8")
-        tmp.replace(path)
+        write_json(path, asdict(self))
 
     @classmethod
     def load(cls, path: Path) -> PairResult | None:
@@ -104,33 +103,31 @@ def _fmt(value: Any, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def rich_table(summary: Summary) -> Table:
-    """Models x tasks, dev scores x100, then average, parameter count (M) and inference examples/s."""
-    table = Table(title="tinyzh eval (dev set)")
-    table.add_column("model")
-    for task in summary.tasks:
-        table.add_column(task, justify="right")
-    for column in ("avg", "params (M)", "ex/s"):
-        table.add_column(column, justify="right")
+def table_cells(summary: Summary) -> tuple[list[str], list[list[str]]]:
+    """(columns, rows) as text: models x tasks, dev scores x100, then average, parameter count (M) and
+    inference examples/s."""
+    columns = ["model", *summary.tasks, "avg", "params (M)", "ex/s"]
+    rows = []
     for row in summary.rows():
         params = None if row["parameters"] is None else row["parameters"] / 1e6
         cells = [_fmt(row[t]) for t in summary.tasks]
-        table.add_row(row["model"], *cells, _fmt(row["average"]), _fmt(params, 1), _fmt(row["examples_per_s"], 1))
-    return table
+        rows.append([row["model"], *cells, _fmt(row["average"]), _fmt(params, 1), _fmt(row["examples_per_s"], 1)])
+    return columns, rows
 
 
-def write_json(summary: Summary, path: Path) -> Path:
-    path.write_text(json.dumps(summary.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+def write_summary_json(summary: Summary, path: Path) -> Path:
+    write_json(path, summary.to_json())
     return path
 
 
 def write_csv(summary: Summary, path: Path) -> Path:
     columns = ["model", *summary.tasks, "average", "parameters", "examples_per_s"]
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        for row in summary.rows():
-            writer.writerow({k: "" if row[k] is None else row[k] for k in columns})
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=columns)
+    writer.writeheader()
+    for row in summary.rows():
+        writer.writerow({k: "" if row[k] is None else row[k] for k in columns})
+    write_atomic(path, text.getvalue())
     return path
 
 

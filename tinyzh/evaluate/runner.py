@@ -17,7 +17,7 @@ Usage::
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +27,6 @@ from tinyzh import plugins
 from tinyzh.errors import InputError
 from tinyzh.evaluate.config import EvalConfig, ModelSpec
 from tinyzh.evaluate.finetune import (
-    Tick,
     count_parameters,
     fine_tune,
     load_classifier,
@@ -36,24 +35,14 @@ from tinyzh.evaluate.finetune import (
 )
 from tinyzh.evaluate.inputs import check_inputs
 from tinyzh.evaluate.metrics import get_metric
-from tinyzh.evaluate.results import PairResult, Summary, write_chart, write_csv, write_json
+from tinyzh.evaluate.results import PairResult, Summary, write_chart, write_csv, write_summary_json
 from tinyzh.evaluate.submission import write_submission, zip_submissions
 from tinyzh.hf import quiet_transformers
-from tinyzh.io import remove_temp_files, write_atomic
+from tinyzh.io import remove_temp_files, write_json
 from tinyzh.lock import output_lock
 from tinyzh.protocols import Task, TaskExample
+from tinyzh.report import Reporter, ticker
 from tinyzh.tasks.data import find_task_dir, load_split
-
-Notify = Callable[[str], None]  # a one-line message for the user (warnings, skipped pairs)
-StartProgress = Callable[[str, int], Tick]  # (description, total) -> tick(n)
-
-
-def _quiet(_: str) -> None:
-    return None
-
-
-def _no_progress(_: str, __: int) -> Tick:
-    return lambda n: None
 
 
 @dataclass
@@ -68,12 +57,13 @@ class PairPaths:
         return cls(root / "pairs" / f"{task.name}.json", root / "submission", root / "models" / task.name)
 
 
-def run_eval(
-    config: EvalConfig, notify: Notify = _quiet, start_progress: StartProgress = _no_progress
-) -> Summary:
-    """Run (or resume) every (model, task) pair and write the summary files; returns the summary."""
+def run_eval(config: EvalConfig, reporter: Reporter | None = None) -> Summary:
+    """Run (or resume) every (model, task) pair and write the summary files; returns the summary.
+
+    Warnings and skipped pairs go to ``reporter`` as messages, each loop as progress, and every pair's
+    training loss and dev score as metrics of the group ``eval/<model>``."""
     with output_lock(config.output, "eval"), _torch_threads(config.threads):
-        return _run_all(config, notify, start_progress)
+        return _run_all(config, reporter or Reporter())
 
 
 @contextmanager
@@ -89,20 +79,20 @@ def _torch_threads(threads: int | None) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def _run_all(config: EvalConfig, notify: Notify, start_progress: StartProgress) -> Summary:
+def _run_all(config: EvalConfig, reporter: Reporter) -> Summary:
     tasks = [plugins.get_task(name) for name in config.tasks]
     task_dirs = {task.name: find_task_dir(config.data_dir, task) for task in tasks}  # fail before any training
     for task in tasks:
         _check_files(config, task_dirs[task.name])
     input_warnings = check_inputs(config, tasks, task_dirs)  # every file of every task, before any step
     for message in (m for messages in input_warnings.values() for m in messages):
-        notify(message)
+        reporter.message(message)
     config.output.mkdir(parents=True, exist_ok=True)
     remove_temp_files(config.output)  # left by a killed run; the lock is held
-    write_atomic(config.output / "eval_config.json", json.dumps(config.to_dict(), indent=2, ensure_ascii=False))
+    write_json(config.output / "eval_config.json", config.to_dict())
     results = []
     for model in config.models:
-        pairs = [run_pair(config, model, task, task_dirs[task.name], notify, start_progress,
+        pairs = [run_pair(config, model, task, task_dirs[task.name], reporter,
                           input_warnings[task.name]) for task in tasks]
         results += pairs
         submission_dir = config.output / model.name / "submission"
@@ -110,7 +100,7 @@ def _run_all(config: EvalConfig, notify: Notify, start_progress: StartProgress) 
         if written:  # the files these pairs wrote, whatever their names (a plugin's need not end _predict.json)
             zip_submissions(written, config.output / model.name / "submission.zip")
     summary = Summary([m.name for m in config.models], [t.name for t in tasks], results)
-    write_json(summary, config.output / "results.json")
+    write_summary_json(summary, config.output / "results.json")
     write_csv(summary, config.output / "results.csv")
     write_chart(summary, config.output / "results.png")
     return summary
@@ -156,8 +146,7 @@ def run_pair(
     model_spec: ModelSpec,
     task: Task,
     task_dir: Path,
-    notify: Notify = _quiet,
-    start_progress: StartProgress = _no_progress,
+    reporter: Reporter | None = None,
     input_warnings: list[str] | None = None,
 ) -> PairResult:
     """Fine-tune (unless --no-train), score dev, predict test for one model on one task.
@@ -166,14 +155,15 @@ def run_pair(
     """
     import torch
 
-    from tinyzh.tokenizers.bert_chinese import load_hf_tokenizer
+    from tinyzh.hf import load_hf_tokenizer
 
+    reporter = reporter or Reporter()
     paths = PairPaths.of(config.output, model_spec, task)
     max_len = config.max_seq_len or task.max_seq_len
     settings = {**config.pair_settings(task.name, max_len), "model_path": _resolved(model_spec.path)}
     done = _is_finished(config, paths, settings)
     if done is not None:
-        notify(f"{model_spec.name} / {task.name}: finished earlier, skipped (--force reruns it)")
+        reporter.message(f"{model_spec.name} / {task.name}: finished earlier, skipped (--force reruns it)")
         return done
     label = f"{model_spec.name} / {task.name}"
     path = _model_path(config, model_spec, task)
@@ -181,26 +171,30 @@ def run_pair(
     torch.manual_seed(config.seed)  # the new head's initialisation and dropout depend on the seed only
     model = load_classifier(path, task, trained=config.no_train)
     warnings: list[str] = list(input_warnings or [])
-    max_len = _fit_length(model, max_len, label, warnings, notify)
+    max_len = _fit_length(model, max_len, label, warnings, reporter)
     result = PairResult(model=model_spec.name, task=task.name, metric=task.metric, dev_score=0.0, n_dev=0,
                         parameters=count_parameters(model), examples_per_s=0.0, settings=settings, warnings=warnings)
     if not config.no_train:
-        _train(config, model, tokenizer, task, task_dir, max_len, result, start_progress)
-    _score_dev(config, model, tokenizer, task, task_dir, max_len, result, start_progress)
-    _predict_test(config, model, tokenizer, task, task_dir, max_len, paths, result, notify, start_progress)
+        _train(config, model, tokenizer, task, task_dir, max_len, result, reporter)
+    _score_dev(config, model, tokenizer, task, task_dir, max_len, result, reporter)
+    _predict_test(config, model, tokenizer, task, task_dir, max_len, paths, result, reporter)
     if config.save_models:
         _save_model(model, tokenizer, paths.saved_model, result)
     result.save(paths.result)
+    scores = {f"{task.name}/dev_{task.metric}": result.dev_score, f"{task.name}/examples_per_s": result.examples_per_s}
+    if result.train_loss is not None:
+        scores[f"{task.name}/train_loss"] = result.train_loss
+    reporter.metrics(f"eval/{model_spec.name}", result.train_steps, scores)
     return result
 
 
-def _fit_length(model: Any, max_len: int, label: str, warnings: list[str], notify: Notify) -> int:
+def _fit_length(model: Any, max_len: int, label: str, warnings: list[str], reporter: Reporter) -> int:
     limit = int(getattr(model.config, "max_position_embeddings", max_len))
     if max_len <= limit:
         return max_len
     message = f"{label}: max length {max_len} exceeds the model's {limit} positions; using {limit}"
     warnings.append(message)
-    notify(message)
+    reporter.message(message)
     return limit
 
 
@@ -219,14 +213,14 @@ def _read(task: Task, path: Path, split: str, limit: int | None, result: PairRes
 
 
 def _train(config: EvalConfig, model: Any, tokenizer: Any, task: Task, task_dir: Path, max_len: int,
-           result: PairResult, start_progress: StartProgress) -> None:
+           result: PairResult, reporter: Reporter) -> None:
     path = task_dir / config.train_file
     examples = _read(task, path, "train", config.max_train_examples, result)
     if not examples:
         raise InputError(f"no labelled {task.name} training examples", path)
     features = _encode(tokenizer, task, examples, max_len)
     steps = total_steps(len(examples), config.batch_size, config.epochs)
-    tick = start_progress(f"{result.model} / {task.name}: fine-tune", steps)
+    tick = ticker(reporter, f"{result.model} / {task.name}: fine-tune", steps)
     stats = fine_tune(model, features, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
                       warmup_ratio=config.warmup_ratio, weight_decay=config.weight_decay, seed=config.seed, tick=tick)
     result.n_train, result.train_steps, result.train_seconds = len(examples), stats.steps, round(stats.seconds, 3)
@@ -235,12 +229,12 @@ def _train(config: EvalConfig, model: Any, tokenizer: Any, task: Task, task_dir:
 
 
 def _score_dev(config: EvalConfig, model: Any, tokenizer: Any, task: Task, task_dir: Path, max_len: int,
-               result: PairResult, start_progress: StartProgress) -> None:
+               result: PairResult, reporter: Reporter) -> None:
     path = task_dir / config.dev_file
     examples = _read(task, path, "dev", config.max_dev_examples, result)
     if not examples:
         raise InputError(f"no labelled {task.name} dev examples", path)
-    tick = start_progress(f"{result.model} / {task.name}: dev", len(examples))
+    tick = ticker(reporter, f"{result.model} / {task.name}: dev", len(examples))
     predictions = predict(model, _encode(tokenizer, task, examples, max_len), config.eval_batch_size, tick)
     gold = [ex.label for ex in examples]
     result.dev_score = get_metric(task.metric)(gold, predictions.labels)
@@ -248,15 +242,15 @@ def _score_dev(config: EvalConfig, model: Any, tokenizer: Any, task: Task, task_
 
 
 def _predict_test(config: EvalConfig, model: Any, tokenizer: Any, task: Task, task_dir: Path, max_len: int,
-                  paths: PairPaths, result: PairResult, notify: Notify, start_progress: StartProgress) -> None:
+                  paths: PairPaths, result: PairResult, reporter: Reporter) -> None:
     path = task_dir / config.test_file
     if not path.is_file():
         message = f"{result.model} / {task.name}: no {path}; skipped the test prediction and submission file"
         result.warnings.append(message)
-        notify(message)
+        reporter.message(message)
         return
     examples = _read(task, path, "test", config.max_test_examples, result)
-    tick = start_progress(f"{result.model} / {task.name}: test", len(examples))
+    tick = ticker(reporter, f"{result.model} / {task.name}: test", len(examples))
     predictions = predict(model, _encode(tokenizer, task, examples, max_len), config.eval_batch_size, tick)
     write_submission(paths.submission_dir / task.submission_file, [ex.id for ex in examples], predictions.labels)
     result.submission, result.n_test = task.submission_file, len(examples)

@@ -13,18 +13,18 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from tinyzh.io import write_atomic
+
 
 def write_submission(path: str | Path, ids: Sequence[int | str], labels: Sequence[str]) -> Path:
-    """Write the file atomically (a temp file renamed), so a crash never leaves half a submission."""
+    """Write the file atomically, so a crash never leaves half a submission."""
     if len(ids) != len(labels):
         raise ValueError(f"{len(ids)} ids but {len(labels)} labels")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for id_, label in zip(ids, labels, strict=True):
-            handle.write(json.dumps({"id": id_, "label": str(label)}, ensure_ascii=False) + "\n")
-    tmp.replace(path)
+    lines = (json.dumps({"id": id_, "label": str(label)}, ensure_ascii=False) + "\n"
+             for id_, label in zip(ids, labels, strict=True))
+    write_atomic(path, "".join(lines))
     return path
 
 

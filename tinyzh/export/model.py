@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from tinyzh.errors import ConfigError
-from tinyzh.hf import load_error_reason, weights_errors
+from tinyzh.hf import load_pretrained
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 WEIGHT_PATTERNS = ("*.safetensors", "*.bin")
@@ -57,20 +57,14 @@ def load_for_export(directory: Path, attn_implementation: str | None = None) -> 
 def _load(directory: Path, is_classifier: bool, attn_implementation: str | None) -> TensorModule:
     from transformers import AutoModel, AutoModelForSequenceClassification
 
+    hint = "give a saved Hugging Face checkpoint directory"
     options = {} if attn_implementation is None else {"attn_implementation": attn_implementation}
-    try:
-        if is_classifier:
-            model = AutoModelForSequenceClassification.from_pretrained(str(directory), **options)
-            output_name = "logits"
-        else:  # a base or masked-LM checkpoint: export the encoder, whose states a caller pools itself
-            model = AutoModel.from_pretrained(str(directory), add_pooling_layer=False, **options)
-            output_name = "last_hidden_state"
-    except weights_errors() as exc:
-        raise ConfigError(f"could not load {directory} ({load_error_reason(exc)})") from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(
-            f"could not load {directory} ({type(exc).__name__}: {str(exc).splitlines()[0]})"
-        ) from None
+    if is_classifier:
+        model = load_pretrained(AutoModelForSequenceClassification, str(directory), "model", hint=hint, **options)
+        output_name = "logits"
+    else:  # a base or masked-LM checkpoint: export the encoder, whose states a caller pools itself
+        model = load_pretrained(AutoModel, str(directory), "model", hint=hint, add_pooling_layer=False, **options)
+        output_name = "last_hidden_state"
     return TensorModule(model, output_name).eval()
 
 

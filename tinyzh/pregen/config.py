@@ -3,27 +3,28 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from tinyzh.config import DEFAULT_MAX_SEQ_LEN, DEFAULT_TOKENIZER, DEFAULT_TOKENIZER_PLUGIN
+from tinyzh.config import DEFAULT_MAX_SEQ_LEN, DEFAULT_TOKENIZER, DEFAULT_TOKENIZER_PLUGIN, CommandConfig
 from tinyzh.errors import ConfigError
 
 PAIR_TASKS = ("nsp", "sop", "none")
 MASKINGS = ("static", "dynamic")
-# Options that change no byte of the output: a resumed run may differ in these.
-NON_OUTPUT_FIELDS = ("workers", "overwrite", "output", "segmenter")
 
 
 @dataclass(frozen=True)
-class PregenConfig:
+class PregenConfig(CommandConfig):
     """Options of one pregen run; the manifest stores ``to_dict()``.
 
     ``chunk_documents`` documents (or ``chunk_chars`` characters, whichever comes first) make one
     chunk: the unit of work, of random seeding (seed, epoch, chunk index) and of output (one shard per
     chunk and epoch). It is part of the output's identity, unlike ``workers``.
     """
+
+    # Options that change no byte of the output: a resumed run may differ in these.
+    RUN_ONLY: ClassVar[frozenset[str]] = frozenset({"workers", "overwrite", "output", "segmenter"})
 
     corpus: list[Path]
     output: Path
@@ -46,10 +47,10 @@ class PregenConfig:
 
     def __post_init__(self) -> None:
         corpus = [self.corpus] if isinstance(self.corpus, (str, Path)) else self.corpus
-        object.__setattr__(self, "corpus", [Path(p) for p in corpus])
-        object.__setattr__(self, "output", Path(self.output))
+        self._set("corpus", [Path(p) for p in corpus])
+        self._set("output", Path(self.output))
         if self.workers is None or self.workers == 0:
-            object.__setattr__(self, "workers", os.cpu_count() or 1)
+            self._set("workers", os.cpu_count() or 1)
         self._validate()
 
     def _validate(self) -> None:
@@ -74,24 +75,6 @@ class PregenConfig:
     def max_num_tokens(self) -> int:
         """Room for text: max_seq_len minus [CLS] and one [SEP] per segment."""
         return self.max_seq_len - (2 if self.pair_task == "none" else 3)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["corpus"] = [str(p) for p in self.corpus]
-        data["output"] = str(self.output)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PregenConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-    def identity(self) -> dict[str, Any]:
-        """The options that decide the output bytes (compared when resuming)."""
-        data = self.to_dict()
-        for name in NON_OUTPUT_FIELDS:
-            data.pop(name, None)
-        return data
 
 
 def _choice(option: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -14,14 +14,15 @@ import json
 import multiprocessing as mp
 import os
 import shutil
+import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from tinyzh.errors import ConfigError
-from tinyzh.io import remove_temp_files, write_atomic
+from tinyzh.io import remove_temp_files, write_atomic, write_json
 from tinyzh.lock import output_lock
 from tinyzh.plugins import get_tokenizer
 from tinyzh.pregen.config import PregenConfig
@@ -29,21 +30,15 @@ from tinyzh.pregen.corpus import Chunk, CorpusReader, chunked
 from tinyzh.pregen.masking import MaskSpec
 from tinyzh.pregen.shards import sha256_file
 from tinyzh.pregen.worker import ChunkResult, ChunkWorker, load_result
+from tinyzh.report import Reporter
 
 FORMAT_VERSION = 1
+PROGRESS = "pregen (MB of corpus)"
 MAX_UNKNOWN_SHARE = 0.05  # more unknown tokens than this: the vocabulary does not fit the corpus
 UNKNOWN_CHECK_AFTER = 20_000  # tokens seen before the share is trusted mid-run
 MANIFEST = "manifest.json"
 RUN_FILE = "run.json"  # the identity of the run that owns the directory, written first
 SHARD_KEYS = ("file", "epoch", "chunk", "num_instances", "num_tokens", "sha256")  # a manifest shard entry
-
-
-class Progress(Protocol):
-    """What ``run_pregen`` reports to; the command passes a rich progress bar."""
-
-    def start(self, total_bytes: int) -> None: ...
-
-    def update(self, bytes_read: int, documents: int, instances: int) -> None: ...
 
 
 @dataclass
@@ -92,7 +87,7 @@ def prepare_output(config: PregenConfig, info: dict[str, Any]) -> None:
             (out / name).unlink(missing_ok=True)
     if run_file.exists():
         try:
-            previous = json.loads(run_file.read_text())
+            previous = json.loads(run_file.read_text(encoding="utf-8"))
         except ValueError:
             previous = None
         if previous != identity:
@@ -109,7 +104,7 @@ def prepare_output(config: PregenConfig, info: dict[str, Any]) -> None:
 
 def remove_leftovers(out: Path) -> None:
     """Temp files of a killed run (half-written shards, chunk records, manifests); the lock is held."""
-    for tmp in out.glob("shard-*.bin.tmp"):
+    for tmp in out.glob("shard-*.bin.tmp"):  # the temp name of shards written before write_atomic's
         tmp.unlink(missing_ok=True)
     remove_temp_files(out)
     remove_temp_files(out / ".chunks")
@@ -169,23 +164,25 @@ def _get(item: Any) -> ChunkResult:
     return item if isinstance(item, ChunkResult) else item.get()
 
 
-def run_pregen(config: PregenConfig, progress: Progress | None = None) -> dict[str, Any]:
-    """Generate the shards and ``manifest.json`` in ``config.output``; returns the manifest."""
+def run_pregen(config: PregenConfig, reporter: Reporter | None = None) -> dict[str, Any]:
+    """Generate the shards and ``manifest.json`` in ``config.output``; returns the manifest.
+
+    Progress goes to ``reporter`` in MB of corpus read, with documents, instances and instances/s."""
     os.environ["TOKENIZERS_PARALLELISM"] = "false"  # before the tokenizer is used or workers fork
     tokenizer = load_tokenizer(config)
     info = tokenizer_info(tokenizer, config)
     spec = mask_spec(info, config)
     with output_lock(config.output, "pregen"):
-        return _run_locked(config, progress, tokenizer, info, spec)
+        return _run_locked(config, reporter or Reporter(), tokenizer, info, spec)
 
 
-def _run_locked(config: PregenConfig, progress: Progress | None, tokenizer: Any, info: dict[str, Any],
+def _run_locked(config: PregenConfig, reporter: Reporter, tokenizer: Any, info: dict[str, Any],
                 spec: MaskSpec) -> dict[str, Any]:
     prepare_output(config, info)
     reader = CorpusReader(config.corpus, max_line_chars=config.max_num_tokens,
                           max_document_chars=config.chunk_chars)
-    if progress is not None:
-        progress.start(reader.total_bytes())
+    total_mb, started = reader.total_bytes() / 1e6, time.perf_counter()
+    reporter.progress(PROGRESS, 0, round(total_mb, 1))
     totals, shards = Totals(), []
     worker_stats = {"empty_after_tokenizing": 0, "tokens": 0, "unknown_tokens": 0, "instances_without_words": 0}
     chunks = chunked(reader, config.chunk_documents, config.chunk_chars)
@@ -197,11 +194,12 @@ def _run_locked(config: PregenConfig, progress: Progress | None, tokenizer: Any,
             worker_stats[key] += result.stats.get(key, 0)
         if worker_stats["tokens"] >= UNKNOWN_CHECK_AFTER:  # fail early, not after the whole corpus
             check_coverage(config, info, worker_stats, totals)
-        if progress is not None:
-            progress.update(reader.bytes_read, totals.documents, totals.instances)
+        rate = totals.instances / max(time.perf_counter() - started, 1e-9)
+        reporter.progress(PROGRESS, round(reader.bytes_read / 1e6, 1), round(total_mb, 1),
+                          {"docs": totals.documents, "instances": totals.instances, "inst/s": round(rate)})
     check_coverage(config, info, worker_stats, totals, final=True)
     manifest = build_manifest(config, info, shards, reader, worker_stats)
-    write_atomic(config.output / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
+    write_json(config.output / MANIFEST, manifest)
     return manifest
 
 

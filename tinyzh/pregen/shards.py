@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import struct
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from tinyzh.errors import InputError
-from tinyzh.io import output_errors, write_all
+from tinyzh.io import atomic_writer, write_all
 
 MAGIC = b"TZPGSHRD"
 VERSION = 1
@@ -70,16 +69,13 @@ def write_shard(path: Path, arrays: dict[str, np.ndarray], vocab_size: int, meta
     prefix = MAGIC + struct.pack("<II", VERSION, len(head)) + head
     prefix += b"\0" * (data_start - len(prefix))
     digest = hashlib.sha256(prefix)
-    tmp = path.with_name(path.name + ".tmp")  # a kill leaves it; the next run removes it
     size = data_start + offset
-    with output_errors(path, size), open(tmp, "wb") as handle:
+    with atomic_writer(path, size) as handle:  # a kill leaves a temp file; the next run removes it
         write_all(handle, prefix, path, size)
         for blob in blobs:
             pad = b"\0" * (_aligned(len(blob)) - len(blob))
             write_all(handle, blob + pad, path, size)
             digest.update(blob + pad)
-    with output_errors(path):
-        os.replace(tmp, path)
     return digest.hexdigest()
 
 

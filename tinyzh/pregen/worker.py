@@ -139,7 +139,7 @@ def save_result(output: Path, result: ChunkResult) -> None:
 def load_result(output: Path, chunk: int) -> ChunkResult | None:
     path = result_path(output, chunk)
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
         return ChunkResult(data["index"], data["documents"], data["shards"], data["stats"])
     except (OSError, ValueError, KeyError):
         return None

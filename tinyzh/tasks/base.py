@@ -210,6 +210,3 @@ class JsonLinesTask:
     def _check_count(self, texts: Sequence[str]) -> None:
         if len(texts) != len(self.text_fields):
             raise ValueError(f"{self.name} has {len(self.text_fields)} text(s), got {len(texts)}")
-
-    def label_to_id(self, label: str) -> int:
-        return self.labels.index(label)

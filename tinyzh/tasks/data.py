@@ -10,7 +10,7 @@ A ``DATA_DIR`` that already *is* the task directory (holds train.json) is accept
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from tinyzh.errors import InputError
@@ -23,15 +23,43 @@ def find_task_dir(data_dir: str | Path, task: Task) -> Path:
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise InputError("data directory not found (give --data-dir the folder holding the task folders)", data_dir)
-    for name in task.dir_names:
-        if (data_dir / name).is_dir():
-            return data_dir / name
-    if data_dir.name in task.dir_names:
-        return data_dir
+    found = task_dir_or_none(data_dir, task.dir_names)
+    if found is not None:
+        return found
     raise InputError(
         f"no {task.name} folder; expected one of {', '.join(task.dir_names)} holding train.json/dev.json/test.json",
         data_dir,
     )
+
+
+def task_dir_or_none(data_dir: Path, dir_names: Sequence[str]) -> Path | None:
+    """A task's folder: ``data_dir/<one of dir_names>``, or ``data_dir`` itself when it is named so."""
+    for name in dir_names:
+        if (data_dir / name).is_dir():
+            return data_dir / name
+    return data_dir if data_dir.name in dir_names else None
+
+
+ALL_TASKS = "all"
+
+
+def expand_tasks(tasks: str | Sequence[str], data_dir: str | Path) -> tuple[list[str], list[str]]:
+    """``--tasks``: a comma list (or list) of names as given, or ``all``: every installed task whose
+    folder :func:`find_task_dir` would find under ``data_dir``. Returns (names, warnings)."""
+    from tinyzh.errors import ConfigError
+
+    items = tasks.split(",") if isinstance(tasks, str) else list(tasks)
+    names = [t.strip().lower() for t in items if t.strip()]
+    if names != [ALL_TASKS]:
+        if not names:
+            raise ConfigError(f"--tasks {tasks!r} names no task; e.g. --tasks afqmc,tnews or --tasks all")
+        if ALL_TASKS in names:
+            raise ConfigError(f"--tasks {tasks!r}: 'all' stands alone; give either all or task names")
+        return names, []
+    found, warnings = tasks_in(data_dir)
+    if not found:
+        raise ConfigError(f"--tasks all: no task folder (afqmc, tnews, …) found under {data_dir}")
+    return found, warnings
 
 
 def iter_split(path: str | Path, task: Task, split: str) -> Iterator[TaskExample]:
@@ -72,11 +100,11 @@ def tasks_in(data_dir: str | Path) -> tuple[list[str], list[str]]:
         try:
             task = plugins.get_task(name)
         except PluginError as exc:
-            if any((data_dir / d).is_dir() for d in (name, *_declared_dirs(registry, name))):
+            if task_dir_or_none(data_dir, (name, *_declared_dirs(registry, name))) is not None:
                 raise PluginError(f"--tasks all: {exc}; fix or uninstall the plugin, or name the tasks to run") from exc
             warnings.append(f"--tasks all: skipped a broken task plugin ({exc}); `tinyzh plugins --check` lists it")
             continue
-        if any((data_dir / d).is_dir() for d in task.dir_names):
+        if task_dir_or_none(data_dir, task.dir_names) is not None:
             found.append(name)
     return found, warnings
 

@@ -25,29 +25,14 @@ Flags: 1 = first token of a word, 0 = continuation, 2 = no word. Usage::
 from __future__ import annotations
 
 import itertools
-import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-_CJK_RANGES = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F), (0x2B740, 0x2B81F),
-               (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F))
+from tinyzh.chinese import CJK_RANGES, is_cjk, is_punct
+
 BLANK_MARKS = "▁Ġ"  # SentencePiece's and byte-level BPE's word-start marks
-
-
-def is_cjk(char: str) -> bool:
-    """CJK ideograph, using the same ranges as BERT's ``_is_chinese_char``."""
-    cp = ord(char)
-    return any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
-
-
-def is_punct(char: str) -> bool:
-    """BERT's punctuation: ASCII symbols and Unicode category P*."""
-    cp = ord(char)
-    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
-        return True
-    return unicodedata.category(char).startswith("P")
 
 
 def is_word_char(char: str) -> bool:
@@ -102,7 +87,7 @@ class OffsetEncoder:
         self.blank = np.array([blank_token(t or "") for t in tokens] + [True], dtype=bool)  # [V + 1]
         self.word_char = np.zeros(0x110000, dtype=np.uint8)  # [code point]: 0 unknown, 1 word char, 2 other
         self.cjk = np.zeros(0x110000, dtype=bool)
-        for lo, hi in _CJK_RANGES:
+        for lo, hi in CJK_RANGES:
             self.cjk[lo : hi + 1] = True
 
     def _word_chars(self, cps: np.ndarray) -> np.ndarray:

@@ -27,22 +27,11 @@ from typing import Any
 
 import numpy as np
 
+from tinyzh.chinese import CJK_RANGES
+from tinyzh.chinese import is_cjk_codepoint as _is_cjk
+from tinyzh.chinese import is_punct as _is_punct
+
 UNKNOWN, SPACE, SINGLE, WORD, COMPLEX = 0, 1, 2, 3, 4
-_CJK_RANGES = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F), (0x2B740, 0x2B81F),
-               (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F))
-
-
-def _is_cjk(cp: int) -> bool:
-    return any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
-
-
-def _is_punct(char: str) -> bool:
-    cp = ord(char)
-    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
-        return True
-    return unicodedata.category(char).startswith("P")
-
-
 def _is_removed(char: str) -> bool:
     """Dropped by BertNormalizer's clean_text: NUL, U+FFFD and Cc/Cf/Cn/Co other than tab/newline."""
     if char in "\t\n\r":
@@ -65,7 +54,7 @@ class FlatEncoder:
         self.classes = np.zeros(0x110000, dtype=np.uint8)  # [code point] -> class, filled lazily
         self.single_ids = np.full(0x110000, unk_id, dtype=np.int32)  # [code point] -> id for SINGLE
         self.cjk = np.zeros(0x110000, dtype=bool)
-        for lo, hi in _CJK_RANGES:
+        for lo, hi in CJK_RANGES:
             self.cjk[lo : hi + 1] = True
         self.run_cache: dict[str, list[int]] = {}
         self._prefill_cjk()

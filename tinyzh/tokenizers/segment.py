@@ -15,12 +15,12 @@ is all the tokenizer needs and avoids building Python strings.
 
 from __future__ import annotations
 
-import logging
 import re
 from functools import cache
 
 import numpy as np
 
+from tinyzh.chinese import jieba_tokenizer
 from tinyzh.errors import ConfigError
 from tinyzh.tokenizers.hmm import BatchViterbi
 
@@ -30,20 +30,11 @@ _RE_SKIP = re.compile(r"([a-zA-Z0-9]+(?:\.\d+)?%?)")  # jieba.finalseg.re_skip
 _HAN_EXTRA = "+#&._%-"  # besides CJK and ASCII letters/digits, jieba's re_han_default block chars
 
 
-def _jieba_tokenizer():  # noqa: ANN202 - jieba has no type hints
-    import jieba
-
-    jieba.setLogLevel(logging.ERROR)
-    tokenizer = jieba.Tokenizer()
-    tokenizer.initialize()  # load the dictionary now, not inside the first timed call
-    return tokenizer
-
-
 class JiebaSegmenter:
     name = "jieba"
 
     def __init__(self) -> None:
-        self._tokenizer = _jieba_tokenizer()
+        self._tokenizer = jieba_tokenizer()  # loads the dictionary now, not inside the first timed call
 
     def cut(self, text: str) -> list[str]:
         return list(self._tokenizer.cut(text, HMM=True))
