@@ -40,7 +40,7 @@ def build_classifier(directory: Path, vocab: Path, shape: str) -> Path:
     """A random-weight sequence classifier of ``shape`` with bert-base-chinese's 21,128-entry vocabulary."""
     from transformers import BertConfig, BertForSequenceClassification
 
-    from tinyzh.tokenizers.bert_chinese import load_hf_tokenizer
+    from tinyzh.hf import load_hf_tokenizer
 
     layers, hidden, intermediate, heads = SHAPES[shape]
     tokenizer = load_hf_tokenizer(str(vocab))

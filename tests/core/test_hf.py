@@ -22,6 +22,7 @@ class Failing:
 
 @pytest.mark.parametrize("exc", [OSError(""), ValueError("\n\n"), KeyError(), RuntimeError("bad\nmore")])
 def test_failures_with_any_message_become_one_line(tmp_path: Path, exc: BaseException) -> None:
+    (tmp_path / "config.json").write_text("{}", encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         load_pretrained(Failing(exc), str(tmp_path), "model", hint="give a checkpoint")
     message = str(info.value)
@@ -32,6 +33,11 @@ def test_failures_with_any_message_become_one_line(tmp_path: Path, exc: BaseExce
 def test_first_line() -> None:
     assert first_line(OSError("")) == "OSError"
     assert first_line(ValueError("  \nsecond")) == "ValueError: second"
+
+
+def test_a_directory_without_config_json_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="has no config.json, so it is not a model checkpoint"):
+        load_pretrained(Failing(OSError()), str(tmp_path), "teacher")
 
 
 def test_a_missing_directory_is_named(tmp_path: Path) -> None:

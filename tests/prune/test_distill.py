@@ -36,6 +36,6 @@ def test_general_distillation_on_a_pruned_teacher(tmp_path: Path, vocab_dir: Pat
     out = tmp_path / "student"
     run_distill(DistillConfig(stage="general", data=str(tmp_path / "pregen"), output=str(out), teacher=str(pruned),
                               student=str(student), batch_size=4, max_steps=3, logging_steps=1, save_steps=100,
-                              workers=0, lr=1e-3, seed=0, progress=False))
+                              workers=0, lr=1e-3, seed=0))
     assert [row["step"] for row in read_metrics(out)] == [1, 2, 3]
     assert json.loads((out / "config.json").read_text())["vocab_size"] == report.tokens_after

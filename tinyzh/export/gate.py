@@ -61,8 +61,8 @@ class DevSet:
 
 def load_dev_set(task: Task, path: Path, module: TensorModule, model_dir: Path, limit: int | None) -> DevSet:
     """Read and tokenise ``path``; the model must be a classifier fine-tuned for ``task``'s labels."""
+    from tinyzh.hf import load_hf_tokenizer
     from tinyzh.tasks.data import load_split
-    from tinyzh.tokenizers.bert_chinese import load_hf_tokenizer
 
     if module.output_name != "logits":
         raise ConfigError(

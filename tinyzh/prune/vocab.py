@@ -35,8 +35,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from tinyzh.chinese import is_cjk
 from tinyzh.prune.tokenizer import SourceTokenizer, merge_result
-from tinyzh.tokenizers.bert_chinese import is_cjk
 
 WORD_START = "\u2581"  # SentencePiece's "▁"
 CONTINUATION = "##"  # WordPiece's continuing-subword prefix
