@@ -103,19 +103,25 @@ def build_matches(
     hidden_weight: float = 1.0,
     attention_weight: float = 1.0,
 ) -> list[LayerMatch]:
-    """One hidden match per pair, plus one attention match per pair of transformer layers."""
+    """One hidden match per pair, plus one attention match per pair of transformer layers.
+
+    ``attention_loss="relation"`` (MiniLMv2) reads the layers' query/key/value (feature ``qkv``),
+    the others their attention scores.
+    """
+    feature = "qkv" if attention_loss == "relation" else "attention"
     matches = []
     for s, t in pairs:
         matches.append(LayerMatch(s, t, "hidden", "hidden_mse", hidden_weight, proj=widths_differ))
         if s > 0:
-            matches.append(LayerMatch(s, t, "attention", f"attention_{attention_loss}", attention_weight))
+            matches.append(LayerMatch(s, t, feature, f"attention_{attention_loss}", attention_weight))
     return matches
 
 
-def attention_layers(matches: list[LayerMatch], side: str) -> set[int]:
-    """1-based layers whose attention scores ``side`` ("S" or "T") must capture."""
+def attention_layers(matches: list[LayerMatch], side: str, feature: str = "attention") -> set[int]:
+    """1-based layers whose attention scores (``feature="qkv"``: query/key/value) ``side`` ("S" or "T")
+    must capture."""
     attr = "layer_S" if side == "S" else "layer_T"
-    return {getattr(m, attr) for m in matches if m.feature == "attention"}
+    return {getattr(m, attr) for m in matches if m.feature == feature}
 
 
 def deepest_teacher_layer(matches: list[LayerMatch]) -> int:
