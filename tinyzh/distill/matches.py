@@ -37,9 +37,11 @@ class LayerMatch:
 
     @property
     def name(self) -> str:
-        """The metrics key of this term, e.g. ``hidden_3`` (student layer 3) or ``embedding``."""
+        """The metrics key of this term, e.g. ``hidden_3`` (student layer 3), ``relation_3`` or ``embedding``."""
         if self.feature == "hidden" and self.layer_S == 0:
             return "embedding"
+        if self.feature == "qkv":
+            return f"relation_{self.layer_S}"
         return f"{self.feature}_{self.layer_S}"
 
     def to_dict(self) -> dict:

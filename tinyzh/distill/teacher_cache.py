@@ -13,6 +13,7 @@ reads the file instead of running the teacher again; any other key recomputes it
 from __future__ import annotations
 
 import hashlib
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ def _read(path: Path, key: str, n: int) -> torch.Tensor | None:
     """The stored logits when ``path`` holds them for ``key`` and ``n`` rows; None otherwise (or damaged)."""
     try:
         stored = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, ValueError, EOFError):
+    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError):
         return None  # absent, or cut short by a kill: compute again
     logits = stored.get("logits") if isinstance(stored, dict) else None
     if stored.get("key") != key or not isinstance(logits, torch.Tensor) or logits.size(0) != n:
