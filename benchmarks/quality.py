@@ -1,16 +1,20 @@
-"""Compression quality on real Chinese tasks (TNEWS, OCNLI): what TinyBERT distillation buys.
+"""Compression quality on real Chinese tasks (TNEWS, OCNLI, IFLYTEK): what TinyBERT distillation buys.
 
 One command runs the whole recipe against honest baselines and writes ``results.{json,md,png}``::
 
     python benchmarks/quality.py                        # --size default on ../shared/data, ~40 min, 2 threads
     python benchmarks/quality.py --size tiny            # seconds; synthetic data when ../shared/data is absent
     python benchmarks/quality.py --set pretrain_steps=2000 --set general_steps=1000   # any budget
+    python benchmarks/quality.py --teacher scratch      # the from-scratch teacher instead of the shared e5
+
+Teacher: the shared pretrained ``models/multilingual-e5-small-zh`` when ``--data`` holds it (its own
+SentencePiece vocabulary, no pre-training stage), else a blank BERT pre-trained here (stage 3).
 
 Stages (folders under ``--work``; see docs/quality.md):
  1. data + vocab   task folders (TNEWS train = train + test_public), corpus cut, trimmed bert-base-chinese vocab
  2. pregen         whole-word-masked instances of the corpus (``tinyzh pregen``)
- 3. teacher        MLM pre-training of a blank BERT on pregen (the demo's loop), then ``tinyzh eval
-                   --save-models`` fine-tuning on both tasks
+ 3. teacher        (scratch teacher only) MLM pre-training of a blank BERT on pregen (the demo's loop);
+                   then ``tinyzh eval --save-models`` fine-tuning on the three tasks
  4. general        ``distill --stage general`` of the student from the MLM teacher
  5. augment        synonym augmentation (HIT Cilin) of each training set (``tinyzh augment``)
  6. task distill   ``distill --stage task --step both`` per task from the fine-tuned teacher
@@ -67,18 +71,28 @@ def run_quality(config: QualityConfig, results_dir: Path, notify: Notify = print
     _fresh_work_dir(out)
     (out / "quality_config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
     timer = Timer(notify)
+    pretrained = config.pretrained_teacher
     with timer("data"):
         data_dir, vocab = prepare_data(config.data, out, size)
+    tokenizer = vocab if pretrained is None else pretrained  # a pretrained teacher keeps its own vocabulary
     with timer("pregen"):
-        stages.pregen(size, data_dir / "corpus.txt", vocab, out / "pregen", seed)
-    with timer("teacher-pretrain"):
-        teacher_mlm, mlm_loss = stages.pretrain(size, vocab, out, seed)
-    notify(f"teacher masked-LM loss at the end: {mlm_loss:.2f}")
+        stages.pregen(size, data_dir / "corpus.txt", tokenizer, out / "pregen", seed)
+    mlm_loss = None
+    if pretrained is None:
+        with timer("teacher-pretrain"):
+            teacher_mlm, mlm_loss = stages.pretrain(size, vocab, out, seed)
+        notify(f"teacher masked-LM loss at the end: {mlm_loss:.2f}")
+    else:
+        teacher_mlm = pretrained
+    lr, epochs = ((size.teacher_lr, size.finetune_epochs) if pretrained is None
+                  else (size.pretrained_teacher_lr, size.pretrained_finetune_epochs))  # fmt: skip
     with timer("teacher-finetune"):
-        teacher = stages.finetune(size, {"teacher": teacher_mlm}, data_dir, out / "finetune", size.teacher_lr,
-                                  size.finetune_epochs, seed, save=True)  # fmt: skip
+        teacher = stages.finetune(size, {"teacher": teacher_mlm}, data_dir, out / "finetune", lr, epochs, seed,
+                                  save=True)  # fmt: skip
+    student_config = stages.student_config(size, vocab, out, pretrained)
+    pairs = stages.layer_map(*_depths(size, pretrained))
     with timer("distill-general"):
-        general = stages.distill_general(size, vocab, teacher_mlm, out, seed)
+        general = stages.distill_general(size, student_config, teacher_mlm, out, seed, pairs)
     teacher_dirs = {task: out / "finetune" / "teacher" / "models" / task for task in TASKS}
     synonyms = config.data / "synonyms" / "cilin_ex.txt"
     augmented: dict[str, Any] = {}
@@ -88,12 +102,12 @@ def run_quality(config: QualityConfig, results_dir: Path, notify: Notify = print
                                              out / "augment" / f"{task}.json", seed).stats  # fmt: skip
         with timer(f"distill-task-{task}"):
             stages.distill_task(size, task, teacher_dirs[task], general, out / "augment" / f"{task}.json",
-                                out / "student" / task, seed)  # fmt: skip
+                                out / "student" / task, seed, pairs)  # fmt: skip
     with timer("baselines"):
         # same data (the augmented sets) and budget (the student's passes over them), no teacher
         aug_dir = stages.augmented_task_dir(data_dir, {t: out / "augment" / f"{t}.json" for t in TASKS},
                                             out / "data-augmented")  # fmt: skip
-        blank = stages.random_student(size, vocab, out, seed)
+        blank = stages.random_student(student_config, tokenizer, out, seed)
         baselines = stages.finetune(size, {"baseline_general": general, "baseline_random": blank}, aug_dir,
                                     out / "baselines", size.student_lr, stages.student_passes(size), seed,
                                     save=False)  # fmt: skip
@@ -101,9 +115,19 @@ def run_quality(config: QualityConfig, results_dir: Path, notify: Notify = print
         students = stages.score({"student": out / "student"}, data_dir, out / "scores", size, seed)
         report = _report(config, data_dir, teacher, baselines, students, teacher_dirs, out, augmented)
     report["seconds"] = timer.seconds
-    report["teacher_mlm_loss"] = round(mlm_loss, 3)
+    report["teacher_mlm_loss"] = None if mlm_loss is None else round(mlm_loss, 3)
+    report["teacher_label"] = (f"teacher ({pretrained.name}, fine-tuned)" if pretrained is not None
+                               else "teacher (MLM pre-trained, fine-tuned)")  # fmt: skip
     quality_report.write(report, results_dir)
     return report
+
+
+def _depths(size: Any, pretrained: Path | None) -> tuple[int, int]:
+    """(teacher layers, student layers) of the layer map."""
+    if pretrained is None:
+        return size.teacher.layers, size.student.layers
+    teacher = json.loads((pretrained / "config.json").read_text(encoding="utf-8"))
+    return int(teacher["num_hidden_layers"]), size.pretrained_student.layers
 
 
 def _fresh_work_dir(out: Path) -> None:
@@ -182,6 +206,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="where results.{json,md,png} go",
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--teacher",
+        default="auto",
+        help="auto (the shared multilingual-e5-small-zh when --data holds it, else scratch), scratch "
+        "(a BERT pre-trained here by masked LM) or a checkpoint folder",
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument(
         "--synthetic",
@@ -220,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: {why} (see ../shared/data/README.md, or run --size tiny --synthetic)")
         return 0
     config = QualityConfig(data=data, output=args.work, size=args.size, seed=args.seed, threads=args.threads,
-                           overrides=_overrides(args.set))  # fmt: skip
+                           overrides=_overrides(args.set), teacher=args.teacher)  # fmt: skip
     start = time.perf_counter()
     report = run_quality(config, args.results)
     print(quality_report.markdown(report))

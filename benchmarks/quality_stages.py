@@ -40,26 +40,50 @@ def pretrain(size: QualitySize, vocab: Path, out: Path, seed: int) -> tuple[Path
     return teacher, loss
 
 
-def distill_general(size: QualitySize, vocab: Path, teacher: Path, out: Path, seed: int) -> Path:
+def student_config(size: QualitySize, vocab: Path, out: Path, pretrained: Path | None) -> Path:
+    """The student's ``config.json``: ``size.student`` on the trimmed vocabulary for a scratch teacher;
+    ``size.pretrained_student`` inheriting a pretrained teacher's config (vocabulary, special ids,
+    positions), as ``tinyzh distill``'s presets do."""
+    import json
+
     from tinyzh.demo.teacher import write_student_config
-    from tinyzh.distill import DistillConfig, run_distill
     from tinyzh.tokenizers.bert_chinese import load_hf_tokenizer
 
-    vocab_size = len(load_hf_tokenizer(str(vocab)))
-    student = write_student_config(out / "student-config.json", size.student, vocab_size, size.positions)
+    path = out / "student-config.json"
+    if pretrained is None:
+        return write_student_config(path, size.student, len(load_hf_tokenizer(str(vocab))), size.positions)
+    config = json.loads((pretrained / "config.json").read_text(encoding="utf-8"))
+    for key in ("architectures", "_source", "id2label", "label2id", "transformers_version", "dtype", "torch_dtype"):
+        config.pop(key, None)
+    config.update(size.pretrained_student.config_kwargs())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def distill_general(size: QualitySize, student: Path, teacher: Path, out: Path, seed: int, pairs: str) -> Path:
+    from tinyzh.distill import DistillConfig, run_distill
+
     run_distill(DistillConfig(
         stage="general", data=str(out / "pregen"), output=str(out / "student-general"), teacher=str(teacher),
-        student=str(student), layer_map=layer_map(size.teacher.layers, size.student.layers),
-        max_steps=size.general_steps, batch_size=size.batch_size, lr=size.general_lr, seed=seed, workers=0,
-        progress=False,
+        student=str(student), layer_map=pairs, max_steps=size.general_steps, batch_size=size.batch_size,
+        lr=size.general_lr, seed=seed, workers=0, progress=False,
     ))  # fmt: skip
     return out / "student-general"
 
 
-def random_student(size: QualitySize, vocab: Path, out: Path, seed: int) -> Path:
-    from tinyzh.demo.teacher import save_blank
+def random_student(student: Path, tokenizer: Path, out: Path, seed: int) -> Path:
+    """A randomly initialised masked-LM student of ``student``'s config, with ``tokenizer``'s files."""
+    import torch
+    from transformers import AutoConfig, AutoModelForMaskedLM
 
-    return save_blank(out / "student-random", vocab, size.student, size.positions, seed + 1)
+    from tinyzh.tokenizers.bert_chinese import load_hf_tokenizer
+
+    torch.manual_seed(seed + 1)
+    model = AutoModelForMaskedLM.from_config(AutoConfig.from_pretrained(str(student)))
+    model.save_pretrained(str(out / "student-random"))
+    load_hf_tokenizer(str(tokenizer)).save_pretrained(out / "student-random")
+    return out / "student-random"
 
 
 def finetune(
@@ -135,6 +159,7 @@ def distill_task(
     data: Path,
     output: Path,
     seed: int,
+    pairs: str,
 ) -> Any:
     """``distill --stage task --step both``: intermediate layers, then predictions, on ``data``.
 
@@ -145,8 +170,8 @@ def distill_task(
 
     return run_distill(DistillConfig(
         stage="task", task=task, data=str(data), output=str(output), teacher=str(teacher_ft),
-        student=str(general), layer_map=layer_map(size.teacher.layers, size.student.layers),
-        epochs=size.task_epochs[task], batch_size=size.batch_size, max_seq_len=size.max_seq_len, lr=size.task_lr,
+        student=str(general), layer_map=pairs, epochs=size.task_epochs[task], batch_size=size.batch_size,
+        max_seq_len=size.max_seq_len, lr=size.task_lr,
         seed=seed, workers=0, progress=False,
     ))  # fmt: skip
 

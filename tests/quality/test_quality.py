@@ -34,7 +34,10 @@ def test_tiny_run_writes_every_report_file(tiny_run: Path) -> None:
 
 def test_report_has_every_expected_field(tiny_run: Path) -> None:
     report = json.loads((tiny_run / "results.json").read_text(encoding="utf-8"))
-    assert set(report["tasks"]) == {"tnews", "ocnli"}
+    assert set(report["tasks"]) == {"tnews", "ocnli", "iflytek"}
+    # the synthetic folder holds a stand-in for the shared e5: the default takes the pretrained path
+    assert report["config"]["teacher"].endswith("models/multilingual-e5-small-zh")
+    assert report["teacher_mlm_loss"] is None and "teacher-pretrain" not in report["seconds"]
     assert 0 < report["parameter_ratio"] < 1
     assert report["config"]["size"] == "tiny" and report["config"]["seed"] == 0
     for task, result in report["tasks"].items():
@@ -51,16 +54,30 @@ def test_report_has_every_expected_field(tiny_run: Path) -> None:
         teacher, student = result["models"]["teacher"], result["models"]["student"]
         assert student["parameters"] < teacher["parameters"] and student["size_bytes"] < teacher["size_bytes"]
         assert result["baseline_passes"] == 2 * report["config"]["settings"]["task_epochs"][task]
+        assert teacher["parameters"] > 2 * student["parameters"]  # the stand-in 2 x 48 against 1 x 24
         if teacher["accuracy"]:
             assert result["retention"] == pytest.approx(student["accuracy"] / teacher["accuracy"], abs=1e-3)
-    assert {"pregen", "teacher-pretrain", "distill-general", "distill-task-ocnli"} <= set(report["seconds"])
+    assert {"pregen", "teacher-finetune", "distill-general", "distill-task-iflytek"} <= set(report["seconds"])
 
 
 def test_markdown_table_has_a_row_per_task_and_model(tiny_run: Path) -> None:
     lines = [line for line in (tiny_run / "results.md").read_text(encoding="utf-8").splitlines()
-             if line.startswith("| tnews") or line.startswith("| ocnli")]  # fmt: skip
-    assert len(lines) == 2 * len(MODELS)
+             if line.startswith(("| tnews", "| ocnli", "| iflytek"))]  # fmt: skip
+    assert len(lines) == 3 * len(MODELS)
+    assert "| tnews | teacher (multilingual-e5-small-zh, fine-tuned) |" in "\n".join(lines)
     assert "Student / teacher parameters: 1/" in (tiny_run / "results.md").read_text(encoding="utf-8")
+
+
+def test_the_scratch_teacher_is_still_an_option(tmp_path: Path) -> None:
+    argv = ["--size", "tiny", "--synthetic", "--teacher", "scratch", "--work", str(tmp_path / "work"),
+            "--results", str(tmp_path / "results"), "--threads", "1"]  # fmt: skip
+    assert quality.main(argv) == 0
+    report = json.loads((tmp_path / "results" / "results.json").read_text(encoding="utf-8"))
+    assert report["config"]["teacher"] == "scratch" and report["teacher_mlm_loss"] > 0
+    assert "teacher-pretrain" in report["seconds"]
+    student = json.loads((tmp_path / "work" / "student-config.json").read_text(encoding="utf-8"))
+    assert (student["num_hidden_layers"], student["hidden_size"]) == (1, 16)  # the tiny size's scratch student
+    assert "(MLM pre-trained, fine-tuned)" in (tmp_path / "results" / "results.md").read_text(encoding="utf-8")
 
 
 def test_missing_data_skips_with_a_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -102,6 +119,39 @@ def test_trim_vocab_keeps_specials_seen_chars_and_ascii_pieces(tmp_path: Path) -
     assert kept == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "天", "气", "a", "##a"]
 
 
+def test_teacher_choice(tmp_path: Path) -> None:
+    from tinyzh.errors import ConfigError
+
+    assert QualityConfig(data=tmp_path, output=tmp_path, size="tiny").pretrained_teacher is None  # no e5 there
+    (tmp_path / "models" / "multilingual-e5-small-zh").mkdir(parents=True)
+    (tmp_path / "models" / "multilingual-e5-small-zh" / "config.json").write_text("{}", encoding="utf-8")
+    auto = QualityConfig(data=tmp_path, output=tmp_path, size="tiny")
+    assert auto.pretrained_teacher == tmp_path / "models" / "multilingual-e5-small-zh"
+    assert QualityConfig(data=tmp_path, output=tmp_path, teacher="scratch").pretrained_teacher is None
+    assert QualityConfig(data=tmp_path, output=tmp_path, teacher="scratch").to_dict()["teacher"] == "scratch"
+    with pytest.raises(ConfigError, match="expected auto, scratch or a checkpoint folder"):
+        QualityConfig(data=tmp_path, output=tmp_path, teacher=str(tmp_path / "nowhere"))
+
+
+def test_student_of_a_pretrained_teacher_inherits_its_config(tmp_path: Path) -> None:
+    from quality_setup import SIZES
+    from quality_stages import student_config
+
+    teacher = tmp_path / "teacher"
+    teacher.mkdir()
+    (teacher / "config.json").write_text(json.dumps({
+        "model_type": "bert", "hidden_size": 384, "num_hidden_layers": 12, "num_attention_heads": 12,
+        "intermediate_size": 1536, "vocab_size": 26862, "pad_token_id": 1, "max_position_embeddings": 512,
+        "architectures": ["BertModel"], "_source": "e5"}), encoding="utf-8")
+    config = json.loads(student_config(SIZES["default"], tmp_path, tmp_path, teacher).read_text(encoding="utf-8"))
+    assert (config["hidden_size"], config["num_hidden_layers"], config["num_attention_heads"]) == (144, 4, 12)
+    assert config["pad_token_id"] == 1 and config["vocab_size"] == 26862 and "_source" not in config
+    # 1/5 of e5-small's 31.8M parameters at most, counting the whole vocabulary's embeddings
+    embeddings = (26862 + 512 + 2) * 144
+    layer = 4 * 144 * 144 + 2 * 144 * 576 + 4 * 144 + 576 + 144 + 4 * 144
+    assert embeddings + 4 * layer < 31.8e6 / 5
+
+
 def test_overrides_change_the_size_and_unknown_names_fail(tmp_path: Path) -> None:
     from tinyzh.errors import ConfigError
 
@@ -124,12 +174,13 @@ def test_a_non_empty_work_folder_of_something_else_is_never_removed(tmp_path: Pa
 
 def test_baselines_read_the_augmented_sets_beside_a_copy_of_dev(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    for task in ("tnews", "ocnli"):
+    for task in ("tnews", "ocnli", "iflytek"):
         (data / task).mkdir(parents=True)
         (data / task / "train.json").write_text("original\n", encoding="utf-8")
         (data / task / "dev.json").write_text(f"{task} dev\n", encoding="utf-8")
         (tmp_path / f"{task}.json").write_text(f"{task} augmented\n", encoding="utf-8")
-    folder = augmented_task_dir(data, {t: tmp_path / f"{t}.json" for t in ("tnews", "ocnli")}, tmp_path / "aug")
-    for task in ("tnews", "ocnli"):
+    folder = augmented_task_dir(data, {t: tmp_path / f"{t}.json" for t in ("tnews", "ocnli", "iflytek")},
+                                tmp_path / "aug")
+    for task in ("tnews", "ocnli", "iflytek"):
         assert (folder / task / "train.json").read_text(encoding="utf-8") == f"{task} augmented\n"
         assert (folder / task / "dev.json").read_text(encoding="utf-8") == f"{task} dev\n"
