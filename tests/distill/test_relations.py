@@ -133,8 +133,20 @@ def test_cli_relation_option(distill_root: dict[str, Path], tmp_path: Path) -> N
     args = ["distill", "--data", str(distill_root["pregen"]), "--output", str(out), "--teacher",
             str(distill_root["teacher"]), "--student", str(distill_root["student"]), "--batch-size", "4",
             "--max-steps", "2", "--workers", "0", "--no-progress", "--logging-steps", "1",
-            "--attention-loss", "relation", "--relation-heads", "16"]
+            "--attention-loss", "relation", "--relation-heads", "16", "--init-from-teacher"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert json.loads((out / "distill_config.json").read_text())["relation_heads"] == 16
+    stored = json.loads((out / "distill_config.json").read_text())
+    assert stored["relation_heads"] == 16 and stored["init_from_teacher"] is True
     assert "relation_1" in read_metrics(out)[0]
+    assert json.loads((out / "distill_summary.json").read_text())["init_from_teacher"]["cut"] > 0
+
+
+def test_a_run_stored_before_the_new_options_still_resumes(distill_root: dict[str, Path], tmp_path: Path) -> None:
+    """A stored config without relation_heads / init_from_teacher / cache_teacher_logits used their defaults."""
+    config = general_config(distill_root, tmp_path / "out")
+    old = {k: v for k, v in config.to_dict().items()
+           if k not in ("relation_heads", "init_from_teacher", "cache_teacher_logits")}
+    assert config.differences(old) == []
+    changed = general_config(distill_root, tmp_path / "out", init_from_teacher=True)
+    assert changed.differences(old) == ["init_from_teacher"]
