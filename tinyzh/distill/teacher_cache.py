@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -23,6 +23,9 @@ from tinyzh.distill.data import model_inputs
 from tinyzh.distill.distributed import barrier
 from tinyzh.distill.wrappers import teacher_forward
 from tinyzh.io import remove_temp_files, write_atomic
+
+if TYPE_CHECKING:  # phase.py reads KEY from here
+    from tinyzh.distill.phase import Phase
 
 CACHE = "teacher_logits.pt"
 KEY = "teacher_logits"
@@ -40,7 +43,7 @@ def cache_key(features: dict[str, torch.Tensor], teacher: str, precision: str) -
 
 
 @torch.no_grad()
-def compute_logits(phase: Any) -> torch.Tensor:
+def compute_logits(phase: Phase) -> torch.Tensor:
     """(N, C) fp32 teacher logits of every row of ``phase.data``, in row order, batches of --batch-size."""
     dataset, collate, env = phase.data.dataset, phase.data.collate, phase.env
     types = getattr(phase.teacher.config, "type_vocab_size", 2) > 1
@@ -59,10 +62,10 @@ def _read(path: Path, key: str, n: int) -> torch.Tensor | None:
         stored = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError):
         return None  # absent, or cut short by a kill: compute again
-    logits = stored.get("logits") if isinstance(stored, dict) else None
-    if stored.get("key") != key or not isinstance(logits, torch.Tensor) or logits.size(0) != n:
+    if not isinstance(stored, dict) or stored.get("key") != key:
         return None
-    return logits
+    logits = stored.get("logits")
+    return logits if isinstance(logits, torch.Tensor) and logits.size(0) == n else None
 
 
 def _write(path: Path, key: str, logits: torch.Tensor) -> None:
@@ -75,11 +78,11 @@ def _write(path: Path, key: str, logits: torch.Tensor) -> None:
     write_atomic(path, buffer.getvalue())
 
 
-def cache_teacher_logits(phase: Any, output: Path) -> dict[str, Any]:
+def cache_teacher_logits(phase: Phase, output: Path) -> dict[str, Any]:
     """Put the teacher's logits beside every row of the prediction phase's data; {"computed", "seconds"}."""
     import time
 
-    features = phase.data.dataset.features
+    features = phase.data.dataset.features  # type: ignore[attr-defined]  # a TaskDataset
     features.pop(KEY, None)
     key = cache_key(features, phase.config.teacher, phase.config.precision)
     path, n = Path(output) / CACHE, len(phase.data)
