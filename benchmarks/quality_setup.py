@@ -81,6 +81,11 @@ class QualitySize:
     pretrained_teacher_lr: float = 5e-5  # fine-tuning a pretrained encoder (the shared README's 51.0 % TNEWS)
     pretrained_finetune_epochs: dict[str, float] = field(
         default_factory=lambda: {"tnews": 3.0, "ocnli": 2.0, "iflytek": 3.0})
+    # Distillation options for the recipes, e.g. --set init_from_teacher=true (d) or
+    # --set attention_loss='"relation"' (e): general stage and the task stage's intermediate step.
+    init_from_teacher: bool = False
+    attention_loss: str = "mse"
+    relation_heads: int | None = None
 
 
 SIZES: dict[str, QualitySize] = {

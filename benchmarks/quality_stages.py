@@ -67,7 +67,8 @@ def distill_general(size: QualitySize, student: Path, teacher: Path, out: Path, 
     run_distill(DistillConfig(
         stage="general", data=str(out / "pregen"), output=str(out / "student-general"), teacher=str(teacher),
         student=str(student), layer_map=pairs, max_steps=size.general_steps, batch_size=size.batch_size,
-        lr=size.general_lr, seed=seed, workers=0, progress=False,
+        lr=size.general_lr, seed=seed, workers=0, progress=False, init_from_teacher=size.init_from_teacher,
+        attention_loss=size.attention_loss, relation_heads=size.relation_heads,
     ))  # fmt: skip
     return out / "student-general"
 
@@ -171,8 +172,8 @@ def distill_task(
     return run_distill(DistillConfig(
         stage="task", task=task, data=str(data), output=str(output), teacher=str(teacher_ft),
         student=str(general), layer_map=pairs, epochs=size.task_epochs[task], batch_size=size.batch_size,
-        max_seq_len=size.max_seq_len, lr=size.task_lr,
-        seed=seed, workers=0, progress=False,
+        max_seq_len=size.max_seq_len, lr=size.task_lr, seed=seed, workers=0, progress=False,
+        attention_loss=size.attention_loss, relation_heads=size.relation_heads,
     ))  # fmt: skip
 
 

@@ -68,10 +68,15 @@ def test_markdown_table_has_a_row_per_task_and_model(tiny_run: Path) -> None:
     assert "Student / teacher parameters: 1/" in (tiny_run / "results.md").read_text(encoding="utf-8")
 
 
-def test_the_scratch_teacher_is_still_an_option(tmp_path: Path) -> None:
+def test_the_scratch_teacher_and_the_recipe_options(tmp_path: Path) -> None:
     argv = ["--size", "tiny", "--synthetic", "--teacher", "scratch", "--work", str(tmp_path / "work"),
-            "--results", str(tmp_path / "results"), "--threads", "1"]  # fmt: skip
+            "--results", str(tmp_path / "results"), "--threads", "1",
+            "--set", "init_from_teacher=true", "--set", 'attention_loss="relation"']  # fmt: skip
     assert quality.main(argv) == 0
+    general = json.loads((tmp_path / "work" / "student-general" / "distill_summary.json").read_text(encoding="utf-8"))
+    assert general["init_from_teacher"]["cut"] > 0 and "relation_1" in general["final_terms"]
+    task = json.loads((tmp_path / "work" / "student" / "tnews" / "distill_config.json").read_text(encoding="utf-8"))
+    assert task["attention_loss"] == "relation" and not task["init_from_teacher"]  # the task stage starts from general
     report = json.loads((tmp_path / "results" / "results.json").read_text(encoding="utf-8"))
     assert report["config"]["teacher"] == "scratch" and report["teacher_mlm_loss"] > 0
     assert "teacher-pretrain" in report["seconds"]
