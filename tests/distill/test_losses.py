@@ -92,7 +92,8 @@ def test_hard_and_mlm_ce() -> None:
 
 
 def test_losses_are_looked_up_by_name() -> None:
-    assert set(losses.LOSSES) == {"hidden_mse", "attention_mse", "attention_kl", "soft_ce", "hard_ce", "mlm_ce"}
+    assert set(losses.LOSSES) == {"hidden_mse", "attention_mse", "attention_kl", "attention_relation", "soft_ce",
+                                   "hard_ce", "mlm_ce"}
 
 
 @pytest.mark.parametrize("loss, shape, name", [

@@ -25,10 +25,13 @@ def distill(
     max_seq_len: Annotated[int | None, typer.Option(help="Task stage: max tokens (default: the task's).", rich_help_panel=_MODEL)] = None,
     layer_map: Annotated[str | None, typer.Option(help="STUDENT:TEACHER pairs, 0 = embeddings, e.g. 0:0,1:3,2:6,3:9,4:12 (default uniform).", rich_help_panel=_MODEL)] = None,
     projection: Annotated[str, typer.Option(help="Width projection: shared (TinyBERT) or per-layer.", rich_help_panel=_MODEL)] = "shared",
-    attention_loss: Annotated[str, typer.Option(help="mse on pre-softmax scores (TinyBERT) or kl on probabilities (MiniLM).", rich_help_panel=_MODEL)] = "mse",
+    attention_loss: Annotated[str, typer.Option(help="mse on pre-softmax scores (TinyBERT), kl on probabilities (MiniLM) or relation: query/key/value relations (MiniLMv2; any width and heads).", rich_help_panel=_MODEL)] = "mse",
+    relation_heads: Annotated[int | None, typer.Option(help="--attention-loss relation: relation heads, dividing both widths (default: the teacher's attention heads).", rich_help_panel=_MODEL)] = None,
+    init_from_teacher: Annotated[bool, typer.Option("--init-from-teacher/--no-init-from-teacher", help="Start a new student from the mapped teacher layers and embeddings (a narrower student: their leading slices; see docs/distill.md).", rich_help_panel=_MODEL)] = False,
     mlm_weight: Annotated[float, typer.Option(help="General stage: weight of the student's own masked-LM loss (0 = off).", rich_help_panel=_MODEL)] = 0.0,
     temperature: Annotated[float, typer.Option(help="Prediction step: softmax temperature of the soft cross-entropy.", rich_help_panel=_MODEL)] = 1.0,
-    hard_label_weight: Annotated[float, typer.Option(help="Prediction step: weight of the gold-label cross-entropy.", rich_help_panel=_MODEL)] = 0.0,
+    hard_label_weight: Annotated[float, typer.Option(help="Prediction step: weight of the gold-label cross-entropy (rows without a label are skipped).", rich_help_panel=_MODEL)] = 0.0,
+    cache_teacher_logits: Annotated[bool, typer.Option("--cache-teacher-logits/--no-cache-teacher-logits", help="Prediction step: run the teacher once per row before training and keep its logits in the output (then each epoch costs the student alone).", rich_help_panel=_TRAIN)] = True,
     epochs: Annotated[int, typer.Option(help="Passes over the data.", rich_help_panel=_TRAIN)] = 3,
     max_steps: Annotated[int | None, typer.Option(help="Stop after this many optimizer steps (overrides --epochs).", rich_help_panel=_TRAIN)] = None,
     batch_size: Annotated[int, typer.Option(help="Samples per optimizer step, over all processes and accumulation steps.", rich_help_panel=_TRAIN)] = 32,
@@ -60,6 +63,8 @@ def distill(
         max_steps=max_steps, batch_size=batch_size, grad_accum=grad_accum, lr=lr, warmup=warmup,
         weight_decay=weight_decay, max_grad_norm=max_grad_norm, seed=seed, save_steps=save_steps,
         logging_steps=logging_steps, resume=resume, precision=precision, workers=workers, stop_after=stop_after,
+        relation_heads=relation_heads, init_from_teacher=init_from_teacher,
+        cache_teacher_logits=cache_teacher_logits,
     )
     from tinyzh.commands.reporting import command_reporter
     from tinyzh.distill.trainer import run_distill

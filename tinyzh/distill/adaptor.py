@@ -5,6 +5,7 @@ TextBrewer's idea: whatever model runs, distillation code sees one dict::
     {"logits": (B, C) or (P, V) or None,   # class logits, or MLM logits at the P masked positions
      "hidden": tuple of L+1 (B, T, D),     # embeddings output, then each transformer layer's output
      "attention": {layer: (B, H, T, T)},   # PRE-softmax scores, layer 1-based, only captured layers
+     "qkv": {layer: (q, k, v)},            # each (B, H, T, d) before scaling, only layers of capture_qkv
      "inputs_mask": (B, T) 0/1}
 
 Attention scores come from a custom attention function registered with transformers 5's
@@ -13,6 +14,8 @@ its own ``layer_idx``; for the layers listed by :func:`capture_scores` it comput
 once, keeps that tensor (with its autograd graph for the student) and finishes the softmax by hand;
 every other layer goes straight to PyTorch's fused ``scaled_dot_product_attention`` (the ``sdpa``
 path), except a frozen teacher's short bf16 sequences on CPU, where the explicit ops are faster.
+For the layers listed by :func:`capture_qkv` it also keeps the query, key and value it was called
+with (MiniLMv2's relations need them; they cost no extra compute).
 ``output_attentions=True`` would force the slow eager path on *every* layer and return post-softmax
 probabilities, which is the wrong quantity for TinyBERT's loss anyway. Usage::
 
@@ -88,6 +91,8 @@ def _capture_attention(
     """Explicit softmax (scores kept on the module) for captured layers; sdpa, or explicit where faster, else."""
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
+    if getattr(module, "tinyzh_qkv", False):
+        module.tinyzh_qkv_out = (query, key, value)
     capture = getattr(module, "tinyzh_capture", False)
     if not capture and not _explicit_is_faster(query):
         return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs)
@@ -117,6 +122,22 @@ def self_attentions(model: nn.Module) -> list[nn.Module]:
 
 def capture_scores(model: nn.Module, layers: Iterable[int]) -> None:
     """Switch ``model`` to ``tinyzh_capture`` and keep pre-softmax scores of ``layers`` (1-based)."""
+    wanted, modules = _use_capture(model, layers)
+    for i, module in enumerate(modules, start=1):
+        module.tinyzh_capture = i in wanted
+        module.tinyzh_scores = None
+
+
+def capture_qkv(model: nn.Module, layers: Iterable[int]) -> None:
+    """Switch ``model`` to ``tinyzh_capture`` and keep the query, key and value of ``layers`` (1-based)."""
+    wanted, modules = _use_capture(model, layers)
+    for i, module in enumerate(modules, start=1):
+        module.tinyzh_qkv = i in wanted
+        module.tinyzh_qkv_out = None
+
+
+def _use_capture(model: nn.Module, layers: Iterable[int]) -> tuple[set[int], list[nn.Module]]:
+    """Register and select ``tinyzh_capture`` on ``model``; the wanted layers, checked, and the modules."""
     register()
     wanted = set(layers)
     modules = self_attentions(model)
@@ -128,9 +149,7 @@ def capture_scores(model: nn.Module, layers: Iterable[int]) -> None:
     for m in model.modules():  # sub-configs (e.g. model.bert.config) are the same object in BERT
         if hasattr(m, "config") and m.config is not config and hasattr(m.config, "_attn_implementation"):
             m.config._attn_implementation = ATTN_NAME
-    for i, module in enumerate(modules, start=1):
-        module.tinyzh_capture = i in wanted
-        module.tinyzh_scores = None
+    return wanted, modules
 
 
 def release_capture(model: nn.Module) -> None:
@@ -138,6 +157,8 @@ def release_capture(model: nn.Module) -> None:
     for module in self_attentions(model):
         module.tinyzh_capture = False
         module.tinyzh_scores = None
+        module.tinyzh_qkv = False
+        module.tinyzh_qkv_out = None
     model.config._attn_implementation = "sdpa"
 
 
@@ -151,11 +172,23 @@ def take_scores(model: nn.Module) -> dict[int, torch.Tensor]:
     return scores
 
 
+def take_qkv(model: nn.Module) -> dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """(query, key, value) captured by the last forward, {layer (1-based): 3 x (B, H, T, d)}; clears them."""
+    found = {}
+    for i, module in enumerate(self_attentions(model), start=1):
+        if getattr(module, "tinyzh_qkv", False) and module.tinyzh_qkv_out is not None:
+            found[i] = module.tinyzh_qkv_out
+            module.tinyzh_qkv_out = None
+    return found
+
+
 def adapt(
     hidden: tuple[torch.Tensor, ...],
     attention: dict[int, torch.Tensor],
     inputs_mask: torch.Tensor,
     logits: torch.Tensor | None = None,
+    qkv: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None,
 ) -> dict[str, Any]:
     """The fixed-key dict of the module docstring."""
-    return {"logits": logits, "hidden": tuple(hidden), "attention": attention, "inputs_mask": inputs_mask}
+    return {"logits": logits, "hidden": tuple(hidden), "attention": attention, "qkv": qkv or {},
+            "inputs_mask": inputs_mask}

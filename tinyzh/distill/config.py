@@ -10,7 +10,7 @@ rerun of the same command can tell whether it may continue from the last checkpo
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,7 +21,7 @@ STAGES = ("general", "task")
 STEPS = ("intermediate", "prediction", "both")
 PRECISIONS = ("fp32", "bf16", "fp16")
 PROJECTIONS = ("shared", "per-layer")
-ATTENTION_LOSSES = ("mse", "kl")
+ATTENTION_LOSSES = ("mse", "kl", "relation")
 # TinyBERT's learning rates: general 1e-4; task 5e-5 for the intermediate step, 3e-5 for prediction.
 DEFAULT_LR = {"general": 1e-4, "intermediate": 5e-5, "prediction": 3e-5}
 PATH_OPTIONS = ("data", "teacher", "student", "dev")  # may be local paths, stored relative to the output too
@@ -34,7 +34,7 @@ class DistillConfig(CommandConfig):
     # Options that may change between a run and its resumption without changing the result. ``output``
     # is where the checkpoints were found: a moved output directory is the same run.
     RUN_ONLY: ClassVar[frozenset[str]] = frozenset({"resume", "workers", "logging_steps", "stop_after", "save_steps",
-                                                    "output"})
+                                                    "output", "cache_teacher_logits"})
 
     stage: str = "general"
     data: str = ""
@@ -66,6 +66,9 @@ class DistillConfig(CommandConfig):
     precision: str = "fp32"
     workers: int = 1
     stop_after: int | None = None  # stop (after checkpointing) once this run has done so many steps
+    relation_heads: int | None = None  # --attention-loss relation: MiniLMv2's R (None: the teacher's heads)
+    init_from_teacher: bool = False  # copy (or cut) the mapped teacher layers into a new student
+    cache_teacher_logits: bool = True  # prediction step: the teacher runs once per row, not once per epoch
 
     def __post_init__(self) -> None:
         self._check_choice("stage", STAGES)
@@ -102,6 +105,13 @@ class DistillConfig(CommandConfig):
             raise ConfigError(f"--lr must be positive, got {self.lr}")
         if self.workers < 0:
             raise ConfigError(f"--workers must be >= 0, got {self.workers}")
+        if self.relation_heads is not None:
+            if self.attention_loss != "relation":
+                raise ConfigError(
+                    f"--relation-heads {self.relation_heads} applies to --attention-loss relation only "
+                    f"(found --attention-loss {self.attention_loss}); add --attention-loss relation or drop it")
+            if self.relation_heads < 1:
+                raise ConfigError(f"--relation-heads must be at least 1, got {self.relation_heads}")
 
     def _check_choice(self, name: str, choices: tuple[str, ...]) -> None:
         if getattr(self, name) not in choices:
@@ -132,9 +142,11 @@ class DistillConfig(CommandConfig):
         mine = self.to_dict()
         relative = other.get("paths_from_output") or {}
         base = Path(output or self.output)
+        # An option missing from a stored config predates it: the run used its default.
+        defaults = {f.name: f.default for f in fields(self)}
         return sorted(
             k for k in mine
-            if k not in self.RUN_ONLY and other.get(k) != mine[k]
+            if k not in self.RUN_ONLY and other.get(k, defaults[k]) != mine[k]
             and not (k in relative and _same_path(base / relative[k], mine[k]))
         )
 

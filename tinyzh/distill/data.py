@@ -62,6 +62,7 @@ class TrainData:
     dataset: torch.utils.data.Dataset
     collate: Callable[[list[Any]], dict[str, torch.Tensor]]
     dev: dict[str, torch.Tensor] | None = None  # encode_examples output of the dev file
+    unlabelled: int = 0  # task rows without a gold label (label id NO_LABEL): soft targets only
 
     def __len__(self) -> int:
         return len(self.dataset)  # type: ignore[arg-type]
@@ -109,23 +110,31 @@ def _dev_path(train: Path, dev: str | None) -> Path | None:
 
 
 def task_data(path: str, task: Any, hf_tokenizer: Any, max_seq_len: int, dev: str | None) -> TrainData:
-    """A task's train file (or an ``augment`` output) plus its dev file (``--dev``, or dev.* beside it)."""
+    """A task's train file (or an ``augment`` output) plus its dev file (``--dev``, or dev.* beside it).
+
+    Training rows need no label: distillation learns from the teacher (the intermediate losses and
+    the soft cross-entropy), so unlabelled or augmented rows count; they get label id ``NO_LABEL``,
+    which ``--hard-label-weight`` skips. The file is read as a ``test`` split for that reason: a label,
+    when present, must still be one of the task's (a "no gold label" row such as OCNLI's "-" is kept,
+    unlabelled). Dev rows need labels (they are scored).
+    """
     from tinyzh.tasks.data import load_split
     from tinyzh.tasks.features import TaskDataset, collate, encode_examples
 
     train = Path(path)
     if not train.is_file():
         raise ConfigError(f"--data {path}: no such file; give the task's train file or an `augment` output")
-    examples = [ex for ex in load_split(train, task, "train") if ex.label is not None]
+    examples = load_split(train, task, "test")
     if not examples:
-        raise ConfigError(f"--data {path} holds no labelled examples")
+        raise ConfigError(f"--data {path} holds no examples")
     features = encode_examples(hf_tokenizer, task, examples, max_seq_len)
     dev_features = None
     dev_path = _dev_path(train, dev)
     if dev_path is not None:
         dev_examples = [ex for ex in load_split(dev_path, task, "dev") if ex.label is not None]
         dev_features = encode_examples(hf_tokenizer, task, dev_examples, max_seq_len) if dev_examples else None
-    return TrainData(TaskDataset(features), collate, dev_features)
+    unlabelled = sum(ex.label is None for ex in examples)
+    return TrainData(TaskDataset(features), collate, dev_features, unlabelled)
 
 
 def model_inputs(batch: dict[str, torch.Tensor], device: torch.device, token_types: bool = True) -> dict[str, torch.Tensor]:

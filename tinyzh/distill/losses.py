@@ -6,6 +6,8 @@ Shapes: B batch, T tokens, D width, H heads, C classes, P masked positions, V vo
 - ``hidden_mse``    TinyBERT eq. 8/9: MSE between (projected) student and teacher hidden states.
 - ``attention_mse`` TinyBERT eq. 7: MSE between *pre-softmax* attention scores, averaged over heads.
 - ``attention_kl``  MiniLM (Wang et al. 2020) eq. 3: KL(teacher probs || student probs) per query row.
+- ``attention_relation``  MiniLMv2 (Wang et al. 2021): KL of query-query, key-key and value-value
+                    relations over R relation heads (``tinyzh.distill.relations``); any width and heads.
 - ``soft_ce``       TinyBERT eq. 10: cross-entropy between temperature-scaled teacher and student
                     distributions (no tau^2 factor, as in the paper's code).
 - ``hard_ce`` / ``mlm_ce``  plain cross-entropy on gold labels / masked-LM labels.
@@ -22,6 +24,8 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+
+from tinyzh.distill.relations import relation_kl
 
 
 def _token_mask(mask: torch.Tensor) -> torch.Tensor:
@@ -103,8 +107,13 @@ def soft_ce(logits_S: torch.Tensor, logits_T: torch.Tensor, temperature: float =
 
 
 def hard_ce(logits_S: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """(B, C), (B,) class ids -> scalar cross-entropy."""
-    return F.cross_entropy(logits_S.float(), labels)
+    """(B, C), (B,) class ids -> scalar cross-entropy over the labelled rows (an id < 0 has no label).
+
+    A batch without a labelled row gives 0, not NaN (sum over none / clamped count).
+    """
+    labelled = labels >= 0
+    total = F.cross_entropy(logits_S.float(), labels.clamp_min(0), reduction="none")  # (B,)
+    return (total * labelled).sum() / labelled.sum().clamp_min(1)
 
 
 def mlm_ce(logits_S: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -118,22 +127,26 @@ LOSSES: dict[str, Callable[..., torch.Tensor]] = {
     "hidden_mse": hidden_mse,
     "attention_mse": attention_mse,
     "attention_kl": attention_kl,
+    "attention_relation": relation_kl,
     "soft_ce": soft_ce,
     "hard_ce": hard_ce,
     "mlm_ce": mlm_ce,
 }
 
 
-def match_losses(matches: list, out_S: dict, out_T: dict) -> dict[str, torch.Tensor]:
+def match_losses(matches: list, out_S: dict, out_T: dict, options: dict[str, dict] | None = None,
+                 ) -> dict[str, torch.Tensor]:
     """Weighted loss of every :class:`~tinyzh.distill.matches.LayerMatch`, keyed by ``match.name``.
 
     ``out_S`` / ``out_T`` are adaptor dicts; the student's hidden states are already projected to the
-    teacher's width (``wrappers.StudentForward``).
+    teacher's width (``wrappers.StudentForward``); ``options`` holds keyword arguments per loss name
+    (``{"attention_relation": {"heads": 12}}``).
     """
+    options = options or {}
     mask = out_S["inputs_mask"]
     terms: dict[str, torch.Tensor] = {}
     for match in matches:
         feature_S = out_S[match.feature][match.layer_S]
         feature_T = out_T[match.feature][match.layer_T]
-        terms[match.name] = match.weight * LOSSES[match.loss](feature_S, feature_T, mask)
+        terms[match.name] = match.weight * LOSSES[match.loss](feature_S, feature_T, mask, **options.get(match.loss, {}))
     return terms

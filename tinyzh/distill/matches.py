@@ -36,9 +36,11 @@ class LayerMatch:
 
     @property
     def name(self) -> str:
-        """The metrics key of this term, e.g. ``hidden_3`` (student layer 3) or ``embedding``."""
+        """The metrics key of this term, e.g. ``hidden_3`` (student layer 3), ``relation_3`` or ``embedding``."""
         if self.feature == "hidden" and self.layer_S == 0:
             return "embedding"
+        if self.feature == "qkv":
+            return f"relation_{self.layer_S}"
         return f"{self.feature}_{self.layer_S}"
 
     def to_dict(self) -> dict:
@@ -101,19 +103,25 @@ def build_matches(
     hidden_weight: float = 1.0,
     attention_weight: float = 1.0,
 ) -> list[LayerMatch]:
-    """One hidden match per pair, plus one attention match per pair of transformer layers."""
+    """One hidden match per pair, plus one attention match per pair of transformer layers.
+
+    ``attention_loss="relation"`` (MiniLMv2) reads the layers' query/key/value (feature ``qkv``),
+    the others their attention scores.
+    """
+    feature = "qkv" if attention_loss == "relation" else "attention"
     matches = []
     for s, t in pairs:
         matches.append(LayerMatch(s, t, "hidden", "hidden_mse", hidden_weight))
         if s > 0:
-            matches.append(LayerMatch(s, t, "attention", f"attention_{attention_loss}", attention_weight))
+            matches.append(LayerMatch(s, t, feature, f"attention_{attention_loss}", attention_weight))
     return matches
 
 
-def attention_layers(matches: list[LayerMatch], side: str) -> set[int]:
-    """1-based layers whose attention scores ``side`` ("S" or "T") must capture."""
+def attention_layers(matches: list[LayerMatch], side: str, feature: str = "attention") -> set[int]:
+    """1-based layers whose attention scores (``feature="qkv"``: query/key/value) ``side`` ("S" or "T")
+    must capture."""
     attr = "layer_S" if side == "S" else "layer_T"
-    return {getattr(m, attr) for m in matches if m.feature == "attention"}
+    return {getattr(m, attr) for m in matches if m.feature == feature}
 
 
 def deepest_teacher_layer(matches: list[LayerMatch]) -> int:

@@ -131,16 +131,21 @@ def check_student_tokenizer(student_dir: Path | None, tokenizer: Any, student: s
 
 
 def build_student(spec: str, teacher: nn.Module, teacher_name: str, stage: str,
-                  labels: tuple[str, ...] | None = None) -> nn.Module:
-    """The student model in train mode (random init from a preset/config, or loaded from a checkpoint)."""
+                  labels: tuple[str, ...] | None = None, same_heads: bool = True) -> nn.Module:
+    """The student model in train mode (random init from a preset/config, or loaded from a checkpoint).
+
+    ``same_heads``: the attention loss compares heads one to one (not so MiniLMv2's relations, nor
+    the prediction step).
+    """
     from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification
 
     config, directory = _student_config(spec, teacher.config)
     check_vocab(config, teacher.config, spec, teacher_name)
-    if config.num_attention_heads != teacher.config.num_attention_heads:
+    if same_heads and config.num_attention_heads != teacher.config.num_attention_heads:
         raise ConfigError(
             f"student {spec!r} has {config.num_attention_heads} attention heads and teacher {teacher_name!r} "
-            f"{teacher.config.num_attention_heads}; the attention loss compares heads one to one"
+            f"{teacher.config.num_attention_heads}; the attention loss compares heads one to one "
+            "(--attention-loss relation does not)"
         )
     if stage == "general":
         cls: Any = AutoModelForMaskedLM

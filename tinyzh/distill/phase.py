@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from tinyzh.distill import losses
-from tinyzh.distill.adaptor import capture_scores
+from tinyzh.distill.adaptor import capture_qkv, capture_scores
 from tinyzh.distill.config import DistillConfig
 from tinyzh.distill.data import TrainData, general_data, model_inputs, pregen_tokenizer_info, task_data
 from tinyzh.distill.distributed import DistEnv
@@ -39,6 +39,9 @@ from tinyzh.distill.models import (
     load_teacher,
     teacher_tokenizer,
 )
+from tinyzh.distill.relations import check_relation_heads
+from tinyzh.distill.teacher_cache import KEY as CACHED_LOGITS
+from tinyzh.distill.teacher_init import init_from_teacher
 from tinyzh.distill.wrappers import Precision, Projections, StudentForward, prepare_teacher, teacher_forward
 from tinyzh.errors import ConfigError
 
@@ -60,6 +63,9 @@ class Phase:
     layer_map: list[tuple[int, int]] = field(default_factory=list)
     teacher_order: list[int] | None = None  # teacher logit index of each task label, when they differ
     precision: Precision = field(default_factory=lambda: Precision.of("fp32"))
+    loss_options: dict[str, dict] = field(default_factory=dict)  # keyword arguments per loss name
+    init_report: dict[str, Any] | None = None  # what --init-from-teacher copied, when it ran
+    cache_report: dict[str, Any] | None = None  # --cache-teacher-logits: {"computed", "seconds"}
 
     @property
     def projections(self) -> nn.Module | None:
@@ -71,7 +77,10 @@ class Phase:
         device = self.env.device
         inputs = model_inputs(batch, device, token_types=getattr(self.teacher.config, "type_vocab_size", 2) > 1)
         predict = self.name == "prediction"
-        out_T = teacher_forward(self.teacher, inputs, hidden=not predict, logits=predict)
+        if predict and CACHED_LOGITS in batch:  # --cache-teacher-logits: the teacher already ran on these rows
+            out_T = {"logits": batch[CACHED_LOGITS].to(device, non_blocking=True)}
+        else:
+            out_T = teacher_forward(self.teacher, inputs, hidden=not predict, logits=predict)
         labels = batch.get("labels")
         labels = labels.to(device) if labels is not None else None
         with self.precision.autocast(device):
@@ -82,7 +91,7 @@ class Phase:
             if self.config.hard_label_weight > 0:
                 terms["hard_ce"] = self.config.hard_label_weight * losses.hard_ce(out_S["logits"], labels)
             return terms
-        terms = losses.match_losses(self.matches, out_S, out_T)
+        terms = losses.match_losses(self.matches, out_S, out_T, options=self.loss_options)
         if self.forward_S.mlm:
             assert labels is not None
             terms["mlm"] = self.config.mlm_weight * losses.mlm_ce(out_S["logits"], labels[labels != -100])
@@ -121,12 +130,17 @@ def build_phase(config: DistillConfig, name: str, student_spec: str, env: DistEn
         order = check_task_labels(teacher, labels, config.teacher, config.task or "")
         max_len = config.max_seq_len or task.max_seq_len
         data = task_data(config.data, task, tokenizer.hf, max_len, config.dev)
+        _check_labels(config, name, data)
     torch.manual_seed(config.seed)  # same initial student (and projections) on every rank
-    student = build_student(student_spec, teacher, config.teacher, stage, labels)
+    relation = config.attention_loss == "relation" and name != "prediction"
+    student = build_student(student_spec, teacher, config.teacher, stage, labels,
+                            same_heads=not relation and name != "prediction")
     check_student_tokenizer(_dir_or_none(student_spec), tokenizer, student_spec, config.teacher)
-    pairs, matches, projections = [], [], None
+    init_report = _init_student(config, student_spec, student, teacher)
+    pairs, matches, projections, options = [], [], None, {}
     if name != "prediction":
         pairs, matches, projections = _intermediate_matches(config, teacher, student)
+        options = _loss_options(config, teacher, student)
     forward_S = StudentForward(student, projections, hidden=name != "prediction",
                                mlm=name == "general" and config.mlm_weight > 0,
                                logits=name == "prediction", proj_layers={s for s, _ in pairs})
@@ -134,7 +148,38 @@ def build_phase(config: DistillConfig, name: str, student_spec: str, env: DistEn
     prepare_teacher(teacher, precision).to(env.device)
     forward_S.to(env.device)
     return Phase(name, config, teacher, student, forward_S, matches, data, tokenizer, env, labels, pairs, order,
-                 precision)
+                 precision,                  options, init_report)
+
+
+def _check_labels(config: DistillConfig, name: str, data: TrainData) -> None:
+    """--hard-label-weight needs gold labels; a file of unlabelled rows can only be distilled."""
+    if name == "prediction" and config.hard_label_weight > 0 and data.unlabelled == len(data):
+        raise ConfigError(
+            f"--hard-label-weight {config.hard_label_weight}: --data {config.data} has no labelled row "
+            "(every row lacks a label); set --hard-label-weight 0 to learn from the teacher alone"
+        )
+
+
+def _init_student(config: DistillConfig, spec: str, student: nn.Module, teacher: nn.Module) -> dict[str, Any] | None:
+    """--init-from-teacher on the run's own new student (not on a later phase's, nor on a checkpoint's)."""
+    if not config.init_from_teacher or spec != config.student:
+        return None
+    if _dir_or_none(spec) is not None:
+        raise ConfigError(
+            f"--init-from-teacher would overwrite the trained weights of --student {spec}; give a preset or a "
+            "config.json for a new student, or drop --init-from-teacher"
+        )
+    pairs = resolve_layer_map(config.layer_map, teacher.config.num_hidden_layers, student.config.num_hidden_layers)
+    return init_from_teacher(student, teacher, pairs)
+
+
+def _loss_options(config: DistillConfig, teacher: nn.Module, student: nn.Module) -> dict[str, dict]:
+    """Keyword arguments of the losses that take any: MiniLMv2's relation heads (default: the teacher's heads)."""
+    if config.attention_loss != "relation":
+        return {}
+    heads = config.relation_heads or teacher.config.num_attention_heads
+    check_relation_heads(heads, student.config.hidden_size, teacher.config.hidden_size)
+    return {"attention_relation": {"heads": heads}}
 
 
 def _intermediate_matches(config: DistillConfig, teacher: nn.Module, student: nn.Module) -> tuple[
@@ -146,6 +191,8 @@ def _intermediate_matches(config: DistillConfig, teacher: nn.Module, student: nn
     _truncate_teacher(teacher, deepest_teacher_layer(matches))
     capture_scores(teacher, attention_layers(matches, "T"))
     capture_scores(student, attention_layers(matches, "S"))
+    capture_qkv(teacher, attention_layers(matches, "T", feature="qkv"))
+    capture_qkv(student, attention_layers(matches, "S", feature="qkv"))
     projections = None
     if widths_differ:
         projections = Projections(student.config.hidden_size, teacher.config.hidden_size,

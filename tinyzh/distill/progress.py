@@ -16,8 +16,9 @@ from tinyzh.io import output_errors, write_all, write_atomic
 
 
 def group_terms(terms: dict[str, float]) -> dict[str, float]:
-    """Per-layer terms summed by kind for the progress bar: emb / hid / att / mlm / soft / hard."""
-    short = {"embedding": "emb", "hidden": "hid", "attention": "att", "mlm": "mlm", "soft_ce": "soft", "hard_ce": "hard"}
+    """Per-layer terms summed by kind for the progress bar: emb / hid / att / rel / mlm / soft / hard."""
+    short = {"embedding": "emb", "hidden": "hid", "attention": "att", "relation": "rel", "mlm": "mlm", "soft_ce": "soft",
+             "hard_ce": "hard"}
     out: dict[str, float] = {}
     for name, value in terms.items():
         key = short.get(name, short.get(name.rsplit("_", 1)[0], name))

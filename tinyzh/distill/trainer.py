@@ -44,6 +44,7 @@ from tinyzh.distill.evaluate import dev_accuracy
 from tinyzh.distill.models import save_student
 from tinyzh.distill.phase import Phase, build_phase, check_steps
 from tinyzh.distill.progress import MetricsLog, group_terms
+from tinyzh.distill.teacher_cache import cache_teacher_logits
 from tinyzh.errors import ConfigError
 from tinyzh.io import remove_temp_files, write_json
 from tinyzh.lock import output_lock
@@ -68,6 +69,9 @@ class PhaseResult:
     seconds: float = 0.0
     best_dev_accuracy: float | None = None
     layer_map: list[tuple[int, int]] = field(default_factory=list)
+    unlabelled_rows: int = 0  # task rows without a gold label (soft targets only)
+    teacher_logits_cache: dict[str, Any] | None = None  # prediction step: {"computed", "seconds"}
+    init_from_teacher: dict[str, Any] | None = None  # --init-from-teacher: copied / cut / kept
 
 
 @dataclass
@@ -110,6 +114,8 @@ def run_phase(config: DistillConfig, name: str, student_spec: str, output: Path,
     if done is not None:
         return done
     phase = build_phase(config, name, student_spec, env)
+    if name == "prediction" and config.cache_teacher_logits:
+        phase.cache_report = cache_teacher_logits(phase, output)
     return train_phase(phase, output, reporter)
 
 
@@ -257,7 +263,9 @@ def train_phase(phase: Phase, output: Path, reporter: Reporter | None = None) ->
     reporter = reporter if reporter is not None and env.is_main else Reporter()
     log = MetricsLog(output / "metrics.jsonl", env.is_main)
     log.keep_until(step)
-    result = PhaseResult(phase.name, str(output), step, total, False, resumed, layer_map=phase.layer_map, **last)
+    result = PhaseResult(phase.name, str(output), step, total, False, resumed, layer_map=phase.layer_map,
+                         unlabelled_rows=phase.data.unlabelled, teacher_logits_cache=phase.cache_report,
+                         init_from_teacher=phase.init_report, **last)
     started, window_start, window_steps, ran = time.perf_counter(), time.perf_counter(), 0, 0
     bar = f"distill {phase.name}"
     reporter.progress(bar, step, total)

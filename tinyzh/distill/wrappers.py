@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from tinyzh.distill.adaptor import adapt, take_scores
+from tinyzh.distill.adaptor import adapt, take_qkv, take_scores
 from tinyzh.distill.dropout import use_fast_dropout
 from tinyzh.distill.models import encoder_of
 from tinyzh.hf import mlm_head_of
@@ -115,13 +115,13 @@ class StudentForward(nn.Module):
         if self.logits:  # task prediction step: the full classifier, nothing else
             out = self.model(**inputs, output_hidden_states=self.hidden)
             hidden = out.hidden_states or ()
-            return adapt(self._project(hidden), take_scores(self.model), mask, out.logits)
+            return adapt(self._project(hidden), take_scores(self.model), mask, out.logits, take_qkv(self.model))
         out = encoder_of(self.model)(**inputs, output_hidden_states=True)
         logits = None
         if self.mlm and mlm_labels is not None:
             positions = mlm_labels != -100  # (B, T) bool
             logits = mlm_head_of(self.model)(out.last_hidden_state[positions])  # (P, V); not a submodule twice
-        return adapt(self._project(out.hidden_states), take_scores(self.model), mask, logits)
+        return adapt(self._project(out.hidden_states), take_scores(self.model), mask, logits, take_qkv(self.model))
 
     def _project(self, hidden: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         if self.projections is None:
@@ -140,4 +140,4 @@ def teacher_forward(teacher: nn.Module, inputs: dict[str, torch.Tensor], *, hidd
     else:
         out = encoder_of(teacher)(**inputs, output_hidden_states=True)
         states, class_logits = out.hidden_states, None
-    return adapt(states, take_scores(teacher), inputs["attention_mask"], class_logits)
+    return adapt(states, take_scores(teacher), inputs["attention_mask"], class_logits, take_qkv(teacher))
