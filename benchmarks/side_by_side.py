@@ -27,17 +27,18 @@ PEER_SCRIPT = Path(__file__).resolve().parents[2] / "shared" / "bench" / "tinybe
 MATMUL_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
 NO_PEER = "no ratio measured: pass --peer DIR (a folder prepared by tinybert_peer.sh setup) to run TinyBERT's script beside it"
 
-Run = dict[str, Any]  # {"seconds": wall s, "rss_mb": largest process's peak RSS, ...}
+Run = dict[str, Any]  # {"seconds": wall s, "cpu_s": CPU s, "rss_mb": largest process's peak RSS, ...}
 
-# Runs a command, then prints its wall time and the peak RSS of its largest process (ru_maxrss of
-# the waited-for descendants) as one JSON line: whole-process figures for either side.
+# Runs a command, then prints its wall time, CPU seconds and the peak RSS of its largest process
+# (rusage of the waited-for descendants) as one JSON line: whole-process figures for either side.
 MEASURE = r"""
 import json, resource, subprocess, sys, time
 start = time.perf_counter()
 done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
 seconds = time.perf_counter() - start
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(json.dumps({"seconds": seconds, "rss_mb": rss, "rc": done.returncode,
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"seconds": seconds, "rss_mb": usage.ru_maxrss / 1024, "cpu_s": usage.ru_utime + usage.ru_stime,
+                  "rc": done.returncode,
                   "stdout": done.stdout[-4000:], "stderr": done.stderr[-4000:]}))
 """
 
@@ -99,11 +100,22 @@ def median(runs: list[Run], key: str = "seconds") -> float:
 
 
 def ratio_line(what: str, peer: list[Run], ours: list[Run], key: str = "seconds", unit: str = "s") -> str:
-    """``what: peer X s, tinyzh Y s (medians of n), ratio Z.Zx [machine]``; larger ratio = tinyzh faster."""
+    """``what: TinyBERT X s, tinyzh Y s (medians of n), ratio Z.ZZx [machine]``; a larger ratio = tinyzh faster.
+
+    Where both sides report CPU seconds, their ratio follows: on a shared machine it moves less than
+    the wall-time ratio. The load averages seen after each run are given as a range.
+    """
     p, o = median(peer, key), median(ours, key)
     spread = f"{min(r[key] for r in ours):.2f}-{max(r[key] for r in ours):.2f}"
-    return (f"{what}: TinyBERT {p:.2f} {unit}, tinyzh {o:.2f} {unit} (medians of {len(ours)}, tinyzh {spread}), "
-            f"ratio {p / o:.2f}x {machine_line()}")
+    line = (f"{what}: TinyBERT {p:.2f} {unit}, tinyzh {o:.2f} {unit} (medians of {len(ours)}, tinyzh {spread}), "
+            f"ratio {p / o:.2f}x")
+    if all("cpu_s" in r for r in peer + ours):
+        line += f"; CPU seconds {median(peer, 'cpu_s'):.1f} vs {median(ours, 'cpu_s'):.1f}, " \
+                f"{median(peer, 'cpu_s') / median(ours, 'cpu_s'):.2f}x"
+    loads = [r["load"] for r in peer + ours if "load" in r]
+    if loads:
+        line += f"; load {min(loads):.1f}-{max(loads):.1f} during the runs"
+    return f"{line} {machine_line()}"
 
 
 def check_peer(peer: Path, script: Path) -> None:

@@ -73,3 +73,10 @@ def test_task_stage_reports_both_steps_and_an_epoch(fast: None, capsys: pytest.C
     assert "an epoch of 3,200 examples = 100 steps" in out
     assert "intermediate fp32: 2.000 s/step" in out and "prediction fp32: 2.000 s/step" in out
     assert "epoch ~3 min" in out  # 100 steps x 2 s
+
+
+def test_bf16_only_where_the_cpu_has_bf16_matmuls() -> None:
+    assert distill_bench.default_precisions({"avx2", "amx_bf16"}) == (["fp32", "bf16"], None)
+    assert distill_bench.default_precisions({"avx512f", "avx512_bf16"})[0] == ["fp32", "bf16"]
+    precisions, note = distill_bench.default_precisions({"avx2", "fma"})
+    assert precisions == ["fp32"] and note is not None and "--precisions bf16" in note
