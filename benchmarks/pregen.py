@@ -14,7 +14,7 @@ fresh process, so its times include loading the tokenizer and segmenter (not Pyt
 Usage::
 
     python benchmarks/pregen.py --peer /work/peer            # side by side, then the table
-    python benchmarks/pregen.py --peer /work/peer --scale 1 --only-peer
+    python benchmarks/pregen.py --peer /work/peer --scale 1 --no-table
     python benchmarks/pregen.py --quick                      # first corpus only, no peer
 """
 
@@ -87,6 +87,31 @@ def peer_instances(out: Path) -> int:
     return sum(json.loads(p.read_text())["num_training_examples"] for p in out.glob("epoch_*_metrics.json"))
 
 
+def cli_run(text: Path, vocab: Path, tmp: Path, epochs: int, segmenter: str | None = None, workers: int = 2) -> dict:
+    """``tinyzh pregen`` as a user runs it, measured as a whole process."""
+    out = tmp / f"tinyzh_{segmenter or 'default'}_{workers}"
+    command = [sys.executable, "-m", "tinyzh", "pregen", str(text), "-o", str(out), "--tokenizer", str(vocab),
+               "--workers", str(workers), "--epochs", str(epochs), "--overwrite", "--quiet"]
+    run = measure(command + (["--segmenter", segmenter] if segmenter else []))
+    manifest = json.loads((out / "manifest.json").read_text())
+    run["instances"], run["segmenter"] = manifest["num_instances"], manifest["tokenizer"]["segmenter"]
+    return run
+
+
+def worker_scaling(opts: argparse.Namespace, corpus: list[Path], vocab: Path, tmp: Path) -> None:
+    """1 and 2 workers in turn, ``--scaling-pairs`` rounds, for each segmenter, on the side-by-side corpus."""
+    text = concatenated(corpus, tmp / f"corpus_x{opts.scale}.txt", opts.scale)
+    print(f"worker scaling: {text.stat().st_size / 1e6:.1f} MB (the corpora x{opts.scale}), {opts.epochs} epoch(s), "
+          f"{opts.scaling_pairs} round(s)")
+    for segmenter in ("rjieba", "jieba"):
+        commands = {f"{segmenter}, {w} worker(s)": (lambda w=w, s=segmenter: cli_run(text, vocab, tmp, opts.epochs, s, w))
+                    for w in (1, 2)}
+        runs = alternate(commands, opts.scaling_pairs)
+        one, two = runs[f"{segmenter}, 1 worker(s)"], runs[f"{segmenter}, 2 worker(s)"]
+        print(ratio_line(f"{segmenter}: 2 workers vs 1", one, two).replace("TinyBERT", "1 worker")
+              .replace("tinyzh", "2 workers"))
+
+
 def side_by_side(opts: argparse.Namespace, corpus: list[Path], vocab: Path, tmp: Path) -> dict[str, list[dict]]:
     """TinyBERT's script and ``tinyzh pregen`` (default segmenter, and each of ``--segmenters``), in turn."""
     check_peer(opts.peer, opts.peer_script)
@@ -101,18 +126,9 @@ def side_by_side(opts: argparse.Namespace, corpus: list[Path], vocab: Path, tmp:
         run["instances"] = peer_instances(out)
         return run
 
-    def ours(segmenter: str | None) -> dict:
-        out = tmp / f"tinyzh_{segmenter or 'default'}"
-        command = [sys.executable, "-m", "tinyzh", "pregen", str(text), "-o", str(out), "--tokenizer", str(vocab),
-                   "--workers", "2", "--epochs", str(opts.epochs), "--overwrite", "--quiet"]
-        run = measure(command + (["--segmenter", segmenter] if segmenter else []))
-        manifest = json.loads((out / "manifest.json").read_text())
-        run["instances"], run["segmenter"] = manifest["num_instances"], manifest["tokenizer"]["segmenter"]
-        return run
-
-    commands = {"TinyBERT": peer, "tinyzh": lambda: ours(None)}
+    commands = {"TinyBERT": peer, "tinyzh": lambda: cli_run(text, vocab, tmp, opts.epochs)}
     for segmenter in opts.segmenters:
-        commands[f"tinyzh --segmenter {segmenter}"] = lambda s=segmenter: ours(s)
+        commands[f"tinyzh --segmenter {segmenter}"] = lambda s=segmenter: cli_run(text, vocab, tmp, opts.epochs, s)
     runs = alternate(commands, opts.pairs)
     base = runs["TinyBERT"]
     print(f"TinyBERT: {base[0]['instances']:,} instances, peak RSS {max(r['rss_mb'] for r in base):.0f} MB "
@@ -176,7 +192,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=2, help="epochs side by side (TinyBERT's workers split epochs)")
     parser.add_argument("--segmenters", nargs="*", default=[], choices=["rjieba", "jieba"],
                         help="also run tinyzh with these segmenters side by side")
-    parser.add_argument("--only-peer", action="store_true", help="side by side only, no configuration table")
+    parser.add_argument("--scaling-pairs", type=int, default=0,
+                        help="also alternate 1 and 2 workers this many rounds on the side-by-side corpus")
+    parser.add_argument("--no-table", action="store_true", help="no configuration table (side by side and scaling only)")
     parser.add_argument("--corpus", type=Path, nargs="+", help="corpus files (default: ../shared/data/corpus/*.txt)")
     parser.add_argument("--vocab", type=Path, default=SHARED / "vocab" / "bert-base-chinese",
                         help="folder with vocab.txt (default: the shared bert-base-chinese vocabulary)")
@@ -196,7 +214,9 @@ def main(argv: list[str] | None = None) -> int:
             side_by_side(opts, corpus, opts.vocab, Path(tmp))
         else:
             print(NO_PEER)
-        if not opts.only_peer:
+        if opts.scaling_pairs:
+            worker_scaling(opts, corpus, opts.vocab, Path(tmp))
+        if not opts.no_table:
             table(corpus, opts.vocab, Path(tmp), opts.quick)
     return 0
 

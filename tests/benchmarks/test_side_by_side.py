@@ -50,7 +50,7 @@ def test_unprepared_peer_folder_says_how_to_prepare_it(tmp_path: Path, fake_peer
 def test_pregen_without_peer_says_no_ratio_was_measured(capsys: pytest.CaptureFixture, vocab_dir: Path,
                                                         tmp_path: Path) -> None:
     corpus = helpers.write_corpus(tmp_path / "c.txt", helpers.documents(6, seed=2))
-    assert pregen_bench.main(["--only-peer", "--corpus", str(corpus), "--vocab", str(vocab_dir)]) == 0
+    assert pregen_bench.main(["--no-table", "--corpus", str(corpus), "--vocab", str(vocab_dir)]) == 0
     assert "no ratio measured" in capsys.readouterr().out
 
 
@@ -59,9 +59,20 @@ def test_pregen_side_by_side_with_a_fake_peer(capsys: pytest.CaptureFixture, voc
     script, peer, log = fake_peer
     corpus = helpers.write_corpus(tmp_path / "c.txt", helpers.documents(20, seed=3))
     code = pregen_bench.main(["--peer", str(peer), "--peer-script", str(script), "--pairs", "1", "--scale", "2",
-                              "--epochs", "2", "--only-peer", "--corpus", str(corpus), "--vocab", str(vocab_dir)])
+                              "--epochs", "2", "--no-table", "--corpus", str(corpus), "--vocab", str(vocab_dir)])
     out = capsys.readouterr().out
     assert code == 0
     assert log.read_text().split() == ["pregen"]
     assert "TinyBERT: 14 instances" in out  # 7 per epoch file, 2 epochs
     assert "pregen, tinyzh (rjieba) vs TinyBERT" in out and "ratio " in out and side_by_side.cpu_info()[0] in out
+
+
+def test_pregen_worker_scaling_alternates_one_and_two_workers(capsys: pytest.CaptureFixture, vocab_dir: Path,
+                                                             tmp_path: Path, fake_peer: tuple) -> None:
+    corpus = helpers.write_corpus(tmp_path / "c.txt", helpers.documents(12, seed=5))
+    assert pregen_bench.main(["--scaling-pairs", "1", "--scale", "1", "--epochs", "1", "--no-table",
+                              "--corpus", str(corpus), "--vocab", str(vocab_dir)]) == 0
+    out = capsys.readouterr().out
+    order = [line.split(": ")[0].split(" ", 4)[-1] for line in out.splitlines() if line.startswith("  round")]
+    assert order == ["rjieba, 1 worker(s)", "rjieba, 2 worker(s)", "jieba, 1 worker(s)", "jieba, 2 worker(s)"]
+    assert "rjieba: 2 workers vs 1: 1 worker" in out and "jieba: 2 workers vs 1" in out
