@@ -47,6 +47,7 @@ from side_by_side import (  # noqa: E402
     cpu_info,
     machine_line,
     measure,
+    median,
     ratio_line,
 )
 
@@ -138,6 +139,19 @@ class StepBench:
     def step(self) -> None:
         self._step(self.phase, self.phase.forward_S, self.optim, [self.batch])
 
+    def teacher_seconds(self, repeats: int = 2) -> float:
+        """The teacher's forward alone (no_grad, as in the step), seconds per call."""
+        from tinyzh.distill.data import model_inputs
+        from tinyzh.distill.wrappers import teacher_forward
+
+        inputs = model_inputs(self.batch, torch.device("cpu"))
+        predict = self.phase.name == "prediction"
+        start = time.perf_counter()
+        for _ in range(repeats):
+            teacher_forward(self.phase.teacher, inputs, hidden=not predict, logits=predict,
+                            precision=self.phase.config.precision, device=torch.device("cpu"))
+        return (time.perf_counter() - start) / repeats
+
     def seconds_per_step(self, steps: int, warmup: int) -> float:
         for _ in range(warmup):
             self.step()
@@ -188,7 +202,7 @@ def general(opts: argparse.Namespace, peaks: dict[str, float], tmp: Path) -> Non
         commands = {"TinyBERT": peers_step(opts, tmp), **commands}
     runs = alternate(commands, opts.pairs if opts.peer is not None else 1)
     for precision, bench in benches.items():
-        seconds = sorted(r["seconds"] for r in runs[f"tinyzh {precision}"])[len(runs[f"tinyzh {precision}"]) // 2]
+        seconds = median(runs[f"tinyzh {precision}"])
         rate = bench.flops / seconds
         of_bf16 = f" ({rate / peaks['bf16']:.0%} of bf16's)" if "bf16" in peaks else ""
         print(f"{precision}: {seconds:.2f} s/step, {opts.batch_size / seconds:.2f} samples/s, "
@@ -235,9 +249,11 @@ def task(opts: argparse.Namespace, peaks: dict[str, float]) -> None:
         for stage in ("intermediate", "prediction"):
             bench = StepBench(stage, precision, opts.batch_size, seq)
             seconds = bench.seconds_per_step(opts.steps, opts.warmup)
+            teacher = bench.teacher_seconds()
             rate = bench.flops / seconds
-            print(f"{stage} {precision}: {seconds:.3f} s/step, {rate / 1e9:.0f} GFLOP/s = {rate / peaks[precision]:.0%} "
-                  f"of the {precision} matmul peak; epoch ~{steps * seconds / 60:.0f} min {machine_line()}")
+            print(f"{stage} {precision}: {seconds:.3f} s/step (teacher forward {teacher:.3f} s, {teacher / seconds:.0%}), "
+                  f"{rate / 1e9:.0f} GFLOP/s = {rate / peaks[precision]:.0%} of the {precision} matmul peak; epoch "
+                  f"~{steps * seconds / 60:.0f} min {machine_line()}")
             del bench
 
 

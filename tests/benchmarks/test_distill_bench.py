@@ -23,6 +23,9 @@ class FakeBench:
     def seconds_per_step(self, steps: int, warmup: int) -> float:
         return 2.0
 
+    def teacher_seconds(self) -> float:
+        return 1.5
+
 
 @pytest.fixture()
 def fast(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,7 +74,8 @@ def test_task_stage_reports_both_steps_and_an_epoch(fast: None, capsys: pytest.C
     assert distill_bench.main(["--stages", "task", "--precisions", "fp32", "--task-examples", "3200"]) == 0
     out = capsys.readouterr().out
     assert "an epoch of 3,200 examples = 100 steps" in out
-    assert "intermediate fp32: 2.000 s/step" in out and "prediction fp32: 2.000 s/step" in out
+    assert "intermediate fp32: 2.000 s/step (teacher forward 1.500 s, 75%)" in out
+    assert "prediction fp32: 2.000 s/step" in out
     assert "epoch ~3 min" in out  # 100 steps x 2 s
 
 
