@@ -18,6 +18,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,7 @@ def measure(command: list[str], cwd: Path | None = None) -> Run:
     return run
 
 
-def alternate(commands: dict[str, Callable[[], Run]], pairs: int) -> dict[str, list[Run]]:
+def alternate(commands: dict[str, Callable[[], Run]], pairs: int, settle: float = 2.0) -> dict[str, list[Run]]:
     """Run each command once per round, in the order given, ``pairs`` rounds: A B A B ..."""
     runs: dict[str, list[Run]] = {name: [] for name in commands}
     for round_ in range(pairs):
@@ -93,6 +94,7 @@ def alternate(commands: dict[str, Callable[[], Run]], pairs: int) -> dict[str, l
             # charged for it.
             if hasattr(os, "sync"):
                 os.sync()
+            time.sleep(settle)  # and let the kernel reclaim what it freed before the next one starts
             run["round"] = round_
             run["load"] = os.getloadavg()[0]
             runs[name].append(run)

@@ -34,7 +34,7 @@ def test_alternate_runs_in_turn_and_ratio_is_of_medians() -> None:
     def command(name: str):  # noqa: ANN202
         return lambda: (order.append(name), {"seconds": next(times[name])})[1]
 
-    runs = side_by_side.alternate({"peer": command("peer"), "ours": command("ours")}, pairs=3)
+    runs = side_by_side.alternate({"peer": command("peer"), "ours": command("ours")}, pairs=3, settle=0)
     assert order == ["peer", "ours"] * 3
     line = side_by_side.ratio_line("work", runs["peer"], runs["ours"])
     assert "TinyBERT 20.00 s, tinyzh 2.00 s" in line and "ratio 10.00x" in line and "medians of 3" in line
