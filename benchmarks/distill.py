@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import random
 import re
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -139,18 +140,30 @@ class StepBench:
     def step(self) -> None:
         self._step(self.phase, self.phase.forward_S, self.optim, [self.batch])
 
-    def teacher_seconds(self, repeats: int = 2) -> float:
-        """The teacher's forward alone (no_grad, as in the step), seconds per call."""
+    def teacher_seconds(self) -> float:
+        """One teacher forward alone (no_grad, as in the step), in seconds."""
         from tinyzh.distill.data import model_inputs
         from tinyzh.distill.wrappers import teacher_forward
 
         inputs = model_inputs(self.batch, torch.device("cpu"))
         predict = self.phase.name == "prediction"
         start = time.perf_counter()
-        for _ in range(repeats):
-            teacher_forward(self.phase.teacher, inputs, hidden=not predict, logits=predict,
-                            precision=self.phase.config.precision, device=torch.device("cpu"))
-        return (time.perf_counter() - start) / repeats
+        teacher_forward(self.phase.teacher, inputs, hidden=not predict, logits=predict,
+                        precision=self.phase.config.precision, device=torch.device("cpu"))
+        return time.perf_counter() - start
+
+    def step_and_teacher(self, steps: int, warmup: int) -> tuple[float, float]:
+        """Median seconds of a step and of the teacher's forward, timed in turn (a shared machine's
+        load then falls on both alike)."""
+        for _ in range(warmup):
+            self.step()
+        step_s, teacher_s = [], []
+        for _ in range(steps):
+            start = time.perf_counter()
+            self.step()
+            step_s.append(time.perf_counter() - start)
+            teacher_s.append(self.teacher_seconds())
+        return statistics.median(step_s), statistics.median(teacher_s)
 
     def seconds_per_step(self, steps: int, warmup: int) -> float:
         for _ in range(warmup):
@@ -248,8 +261,7 @@ def task(opts: argparse.Namespace, peaks: dict[str, float]) -> None:
     for precision in opts.precisions:
         for stage in ("intermediate", "prediction"):
             bench = StepBench(stage, precision, opts.batch_size, seq)
-            seconds = bench.seconds_per_step(opts.steps, opts.warmup)
-            teacher = bench.teacher_seconds()
+            seconds, teacher = bench.step_and_teacher(opts.steps, opts.warmup)
             rate = bench.flops / seconds
             print(f"{stage} {precision}: {seconds:.3f} s/step (teacher forward {teacher:.3f} s, {teacher / seconds:.0%}), "
                   f"{rate / 1e9:.0f} GFLOP/s = {rate / peaks[precision]:.0%} of the {precision} matmul peak; epoch "

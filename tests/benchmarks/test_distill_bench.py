@@ -23,8 +23,8 @@ class FakeBench:
     def seconds_per_step(self, steps: int, warmup: int) -> float:
         return 2.0
 
-    def teacher_seconds(self) -> float:
-        return 1.5
+    def step_and_teacher(self, steps: int, warmup: int) -> tuple[float, float]:
+        return 2.0, 1.5
 
 
 @pytest.fixture()
