@@ -1,31 +1,62 @@
-"""Throughput of general-distillation steps, and how close it gets to this CPU's matmul peak.
+"""Throughput of distillation steps, how close it gets to this CPU's matmul peak, and TinyBERT beside it.
 
-Teacher: bert-base-chinese's shape (vocab 21128, 12 layers, hidden 768), random weights. Student:
-the ``tinybert-4`` preset. Each step is what ``tinyzh distill --stage general`` runs: teacher forward
-under no_grad (scores captured on 4 of 12 layers), student forward + backward
+General stage: teacher of bert-base-chinese's shape (vocab 21128, 12 layers, hidden 768), random
+weights; student the ``tinybert-4`` preset. Each step is what ``tinyzh distill --stage general``
+runs: teacher forward under no_grad (scores captured on 4 of 12 layers), student forward + backward
 (all 4 layers captured), projections, the embedding/hidden/attention losses, AdamW, clipping,
 scheduler. Batches are synthetic (data loading runs in a worker process in real runs). FLOPs per
-step are counted by ``torch.utils.flop_counter`` on one step; the matmul peak is a large square
-matmul timed in the same process, for fp32 and bf16. Usage::
+step are counted by ``torch.utils.flop_counter`` on one step; the matmul peak is the best of plain
+matmuls timed in the same process, for fp32 and bf16.
 
-    python benchmarks/distill.py                      # batch 32, seq 128, 2 threads, fp32 + bf16
-    python benchmarks/distill.py --steps 3 --warmup 1 --precisions bf16
+With ``--peer DIR`` (prepared by ``../shared/bench/tinybert_peer.sh setup``), TinyBERT's
+``general_distill.py`` (fp32, batch 32, its own 12L/768 teacher and 4L/312 student, data from its
+own pregen script on the shared corpora) runs ``--peer-seconds`` and reports its last tqdm rate; it
+alternates with tinyzh's timed steps (``--pairs`` rounds) and the ratio of the medians is printed
+with this CPU's name and flags. Without ``--peer`` no ratio is measured.
 
-Reference (issue 3): TinyBERT's general_distill.py does 4.7 samples/s fp32 on this machine; target
->= 2.5x that (11.75 samples/s) and >= 70 % of the bf16 matmul peak.
+Task stage (``--stages task``): a 12-layer sequence-classification teacher (15 labels, TNEWS's)
+and a ``tinybert-4`` student; the intermediate step (hidden + attention losses on task data) and
+the prediction step (soft cross-entropy on logits) are timed at the mean padded length of batches
+drawn from the shared TNEWS texts, and one epoch of ``--task-examples`` (CLUE TNEWS's 53,360 training
+examples) is estimated from them. Usage::
+
+    python benchmarks/distill.py                                   # general, fp32 + bf16
+    python benchmarks/distill.py --peer /work/peer --pairs 2       # side by side with TinyBERT
+    python benchmarks/distill.py --stages general task --steps 3 --warmup 1
 """
 
 from __future__ import annotations
 
 import argparse
+import random
+import re
+import statistics
+import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
-REFERENCE_SAMPLES_PER_S = 4.7
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from side_by_side import (  # noqa: E402
+    NO_PEER,
+    PEER_SCRIPT,
+    alternate,
+    check_peer,
+    cpu_info,
+    machine_line,
+    measure,
+    median,
+    ratio_line,
+)
 
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 PEAK_SHAPES = ((2048, 2048, 2048), (4096, 768, 3072), (4096, 3072, 768), (4096, 768, 768))  # (M, K, N)
+TNEWS_LABELS = 15
+TNEWS_TRAIN = 53_360  # examples in CLUE TNEWS's train.json
+NATIVE_BF16 = ("avx512_bf16", "amx_bf16")  # CPU flags with bf16 matmul instructions
 
 
 def matmul_peak(dtype: torch.dtype, repeats: int = 6) -> float:
@@ -42,8 +73,9 @@ def matmul_peak(dtype: torch.dtype, repeats: int = 6) -> float:
     return best
 
 
-def build(precision: str, batch: int, seq: int):
-    from transformers import BertConfig, BertModel
+def build(precision: str, batch: int, stage: str = "general"):  # noqa: ANN201 - a tinyzh Phase
+    """The phase ``stage`` (general, intermediate or prediction) as ``tinyzh distill`` builds it."""
+    from transformers import BertConfig, BertForSequenceClassification, BertModel
 
     from tinyzh.distill.adaptor import capture_scores
     from tinyzh.distill.config import DistillConfig
@@ -55,79 +87,239 @@ def build(precision: str, batch: int, seq: int):
     from tinyzh.distill.wrappers import Precision, Projections, StudentForward, prepare_teacher
 
     torch.manual_seed(0)
-    teacher = BertModel(BertConfig(vocab_size=21128), add_pooling_layer=False).eval().requires_grad_(False)
+    labels = tuple(str(100 + i) for i in range(TNEWS_LABELS)) if stage != "general" else ()
+    if stage == "general":
+        teacher = BertModel(BertConfig(vocab_size=21128), add_pooling_layer=False)
+    else:
+        teacher = BertForSequenceClassification(BertConfig(vocab_size=21128, num_labels=len(labels)))
+    teacher = teacher.eval().requires_grad_(False)
     teacher.config._attn_implementation = "sdpa"
-    student = build_student("tinybert-4", teacher, "bert-base-chinese-shape", "general")
-    pairs = uniform_layer_map(12, 4)
-    matches = build_matches(pairs)
+    student = build_student("tinybert-4", teacher, "bert-base-chinese-shape", "general" if stage == "general" else "task",
+                            labels)
+    pairs, matches, projections = [], [], None
+    if stage != "prediction":
+        pairs = uniform_layer_map(12, 4)
+        matches = build_matches(pairs, widths_differ=True)
+        capture_scores(teacher, attention_layers(matches, "T"))
+        capture_scores(student, attention_layers(matches, "S"))
+        projections = Projections(312, 768, [s for s, _ in pairs], "shared")
     resolved = Precision.of(precision)  # once: the teacher's dtype and the student's autocast
     prepare_teacher(teacher, resolved)
-    capture_scores(teacher, attention_layers(matches, "T"))
-    capture_scores(student, attention_layers(matches, "S"))
-    projections = Projections(312, 768, [s for s, _ in pairs], "shared")
-    forward_S = StudentForward(student, projections, hidden=True, mlm=False, logits=False, proj_layers={s for s, _ in pairs})
-    config = DistillConfig(stage="general", data="synthetic", output="unused", batch_size=batch, precision=precision)
+    forward_S = StudentForward(student, projections, hidden=stage != "prediction", mlm=False,
+                               logits=stage == "prediction", proj_layers={s for s, _ in pairs})
+    config = DistillConfig(stage="general" if stage == "general" else "task", data="synthetic", output="unused",
+                           task=None if stage == "general" else "tnews", batch_size=batch, precision=precision)
     data = TrainData(dataset=[0] * batch, collate=lambda rows: rows)  # type: ignore[arg-type]
-    return Phase("general", config, teacher, student, forward_S, matches, data, None, DistEnv(), (), pairs,
+    return Phase(stage, config, teacher, student, forward_S, matches, data, None, DistEnv(), labels, pairs,
                  precision=resolved)
 
 
-def synthetic_batch(batch: int, seq: int) -> dict[str, torch.Tensor]:
+def synthetic_batch(batch: int, seq: int, num_labels: int = 0) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(1)
     ids = torch.randint(106, 21128, (batch, seq), generator=g)
-    mask = torch.ones(batch, seq, dtype=torch.long)
-    return {"input_ids": ids, "token_type_ids": torch.zeros_like(ids), "attention_mask": mask,
-            "labels": torch.full_like(ids, -100)}
+    labels = torch.randint(0, num_labels, (batch,), generator=g) if num_labels else torch.full_like(ids, -100)
+    return {"input_ids": ids, "token_type_ids": torch.zeros_like(ids), "attention_mask": torch.ones_like(ids),
+            "labels": labels}
 
 
-def run(precision: str, args: argparse.Namespace) -> dict[str, float]:
-    from torch.utils.flop_counter import FlopCounterMode
+class StepBench:
+    """One phase, its optimizer and a fixed batch: FLOPs counted once, then timed on demand."""
 
-    from tinyzh.distill.trainer import build_optimizer, optimizer_step
+    def __init__(self, stage: str, precision: str, batch: int, seq: int) -> None:
+        from torch.utils.flop_counter import FlopCounterMode
 
-    phase = build(precision, args.batch_size, args.seq_len)
-    optim = build_optimizer(phase, total=1000)
-    batch = synthetic_batch(args.batch_size, args.seq_len)
-    counter = FlopCounterMode(display=False)
-    with counter:
-        optimizer_step(phase, phase.forward_S, optim, [batch])
-    flops = counter.get_total_flops()
-    for _ in range(args.warmup):
-        optimizer_step(phase, phase.forward_S, optim, [batch])
-    start = time.perf_counter()
-    for _ in range(args.steps):
-        optimizer_step(phase, phase.forward_S, optim, [batch])
-    seconds = (time.perf_counter() - start) / args.steps
-    return {"s_per_step": seconds, "samples_per_s": args.batch_size / seconds, "flops_per_step": flops,
-            "flop_per_s": flops / seconds}
+        from tinyzh.distill.trainer import build_optimizer, optimizer_step
+
+        self._step = optimizer_step
+        self.phase = build(precision, batch, stage)
+        self.optim = build_optimizer(self.phase, total=10_000)
+        self.batch = synthetic_batch(batch, seq, TNEWS_LABELS if stage != "general" else 0)
+        counter = FlopCounterMode(display=False)
+        with counter:
+            self.step()
+        self.flops = counter.get_total_flops()
+
+    def step(self) -> None:
+        self._step(self.phase, self.phase.forward_S, self.optim, [self.batch])
+
+    def teacher_seconds(self) -> float:
+        """One teacher forward alone (no_grad, as in the step), in seconds."""
+        from tinyzh.distill.data import model_inputs
+        from tinyzh.distill.wrappers import teacher_forward
+
+        inputs = model_inputs(self.batch, torch.device("cpu"))
+        predict = self.phase.name == "prediction"
+        start = time.perf_counter()
+        teacher_forward(self.phase.teacher, inputs, hidden=not predict, logits=predict)
+        return time.perf_counter() - start
+
+    def step_and_teacher(self, steps: int, warmup: int) -> tuple[float, float]:
+        """Median seconds of a step and of the teacher's forward, timed in turn (a shared machine's
+        load then falls on both alike)."""
+        for _ in range(warmup):
+            self.step()
+        step_s, teacher_s = [], []
+        for _ in range(steps):
+            start = time.perf_counter()
+            self.step()
+            step_s.append(time.perf_counter() - start)
+            teacher_s.append(self.teacher_seconds())
+        return statistics.median(step_s), statistics.median(teacher_s)
+
+    def seconds_per_step(self, steps: int, warmup: int) -> float:
+        for _ in range(warmup):
+            self.step()
+        start = time.perf_counter()
+        for _ in range(steps):
+            self.step()
+        return (time.perf_counter() - start) / steps
 
 
-def main() -> None:
+def peers_step(opts: argparse.Namespace, tmp: Path) -> Callable[[], dict]:
+    """Prepare TinyBERT's models and pregen data (kept in the peer folder), and return one timed peer run."""
+    check_peer(opts.peer, opts.peer_script)
+    script, peer = str(opts.peer_script), opts.peer
+    vocab = SHARED / "vocab" / "bert-base-chinese"
+    if not (peer / "teacher" / "config.json").is_file():
+        measure(["bash", script, "models", str(peer), str(vocab)])
+    data = peer / "bench_pregen"
+    if not (data / "epoch_0.json").is_file():  # one epoch of TinyBERT's own pregen on the shared corpora
+        corpus = tmp / "corpus.txt"
+        corpus.write_bytes(b"".join(p.read_bytes().rstrip(b"\n") + b"\n\n"
+                                    for p in sorted((SHARED / "corpus").glob("*.txt"))))
+        measure(["bash", script, "pregen", str(peer), str(corpus), str(vocab), str(data), "1"])
+
+    def run() -> dict:
+        done = measure(["bash", script, "distill", str(peer), str(data), str(peer / "teacher"), str(peer / "student"),
+                        str(opts.peer_seconds)])
+        return {"seconds": tqdm_seconds_per_step(done["stdout"]), "tqdm": done["stdout"].strip()[-120:]}
+
+    return run
+
+
+def tqdm_seconds_per_step(line: str) -> float:
+    """Seconds per iteration from tqdm's last line (``..., 9.50s/it]`` or ``..., 1.20it/s]``)."""
+    found = re.findall(r"([\d.]+)(s/it|it/s)", line)
+    if not found:
+        raise SystemExit(f"TinyBERT's general_distill.py printed no step rate (did a step finish within "
+                         f"--peer-seconds?); its last output: {line[-400:]!r}")
+    value, unit = found[-1]
+    return float(value) if unit == "s/it" else 1 / float(value)
+
+
+def general(opts: argparse.Namespace, peaks: dict[str, float], tmp: Path) -> None:
+    print(f"general stage: threads {opts.threads}, batch {opts.batch_size}, seq {opts.seq_len}")
+    benches = {p: StepBench("general", p, opts.batch_size, opts.seq_len) for p in opts.precisions}
+    commands = {f"tinyzh {p}": (lambda b=b: {"seconds": b.seconds_per_step(opts.steps, opts.warmup)})
+                for p, b in benches.items()}
+    if opts.peer is not None:
+        commands = {"TinyBERT": peers_step(opts, tmp), **commands}
+    runs = alternate(commands, opts.pairs if opts.peer is not None else 1)
+    for precision, bench in benches.items():
+        seconds = median(runs[f"tinyzh {precision}"])
+        rate = bench.flops / seconds
+        of_bf16 = f" ({rate / peaks['bf16']:.0%} of bf16's)" if "bf16" in peaks else ""
+        print(f"{precision}: {seconds:.2f} s/step, {opts.batch_size / seconds:.2f} samples/s, "
+              f"{bench.flops / 1e12:.3f} TFLOP/step, {rate / 1e9:.0f} GFLOP/s = {rate / peaks[precision]:.0%} of the "
+              f"{precision} matmul peak{of_bf16} {machine_line()}")
+    if opts.peer is None:
+        print(NO_PEER)
+        return
+    print(f"TinyBERT general_distill.py fp32 (tqdm's smoothed rate after {opts.peer_seconds} s): "
+          + ", ".join(f"{r['seconds']:.2f} s/step" for r in runs["TinyBERT"]))
+    for precision in benches:
+        print(ratio_line(f"general distillation step, tinyzh {precision} vs TinyBERT fp32", runs["TinyBERT"],
+                         runs[f"tinyzh {precision}"], unit="s/step"))
+
+
+def tnews_lengths(max_len: int) -> list[int]:
+    """Padded lengths ([CLS] text [SEP]; bert-base-chinese cuts Chinese into characters) of TNEWS's texts."""
+    import json
+
+    lengths = []
+    for path in sorted((SHARED / "clue" / "tnews").glob("*.json")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                lengths.append(min(len(json.loads(line)["sentence"]) + 2, max_len))
+    return lengths
+
+
+def task_shape(lengths: list[int], batch: int, examples: int) -> tuple[int, int]:
+    """(mean padded batch length, steps per epoch) for ``examples`` drawn from ``lengths`` in random batches."""
+    rng = random.Random(0)
+    steps = examples // batch
+    longest = [max(rng.choices(lengths, k=batch)) for _ in range(min(steps, 2000))]
+    return round(sum(longest) / len(longest)), steps
+
+
+def task(opts: argparse.Namespace, peaks: dict[str, float]) -> None:
+    lengths = tnews_lengths(opts.task_max_len) or [opts.task_max_len]
+    seq, steps = task_shape(lengths, opts.batch_size, opts.task_examples)
+    source = f"{len(lengths):,} shared TNEWS texts" if len(lengths) > 1 else "no shared TNEWS texts: full length"
+    print(f"task stage: 12-layer teacher, {TNEWS_LABELS} labels, batch {opts.batch_size}, mean padded batch length "
+          f"{seq} ({source}, --max-seq-len {opts.task_max_len}); an epoch of {opts.task_examples:,} examples = "
+          f"{steps:,} steps")
+    for precision in opts.precisions:
+        for stage in ("intermediate", "prediction"):
+            bench = StepBench(stage, precision, opts.batch_size, seq)
+            seconds, teacher = bench.step_and_teacher(opts.steps, opts.warmup)
+            rate = bench.flops / seconds
+            print(f"{stage} {precision}: {seconds:.3f} s/step (teacher forward {teacher:.3f} s, {teacher / seconds:.0%}), "
+                  f"{rate / 1e9:.0f} GFLOP/s = {rate / peaks[precision]:.0%} of the {precision} matmul peak; epoch "
+                  f"~{steps * seconds / 60:.0f} min {machine_line()}")
+            del bench
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=5, help="timed steps per precision")
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per precision (and per round)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--seq-len", type=int, default=128)
+    parser.add_argument("--seq-len", type=int, default=128, help="general stage's sequence length")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"])
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
-    results = {}
-    for precision in args.precisions:
-        results[precision] = run(precision, args)
-        # Peaks again after each run: on a shared machine the best of both is the fairer yardstick.
-        peaks = {k: max(v, matmul_peak(getattr(torch, "float32" if k == "fp32" else "bfloat16")))
-                 for k, v in peaks.items()}
-    print(f"threads {args.threads}, batch {args.batch_size}, seq {args.seq_len}; matmul peak "
-          f"fp32 {peaks['fp32'] / 1e9:.0f} GFLOP/s, bf16 {peaks['bf16'] / 1e9:.0f} GFLOP/s")
-    for precision, r in results.items():
-        print(f"{precision}: {r['s_per_step']:.2f} s/step, {r['samples_per_s']:.2f} samples/s "
-              f"({r['samples_per_s'] / REFERENCE_SAMPLES_PER_S:.2f}x TinyBERT's 4.7), "
-              f"{r['flops_per_step'] / 1e12:.3f} TFLOP/step, {r['flop_per_s'] / 1e9:.0f} GFLOP/s = "
-              f"{r['flop_per_s'] / peaks[precision]:.0%} of the {precision} matmul peak "
-              f"({r['flop_per_s'] / peaks['bf16']:.0%} of bf16's)")
+    parser.add_argument("--precisions", nargs="+", choices=["fp32", "bf16"],
+                        help="default: fp32, and bf16 where the CPU has bf16 matmul instructions")
+    parser.add_argument("--stages", nargs="+", default=["general"], choices=["general", "task"])
+    parser.add_argument("--task-examples", type=int, default=TNEWS_TRAIN, help="examples in the estimated task epoch")
+    parser.add_argument("--task-max-len", type=int, default=128, help="task stage's --max-seq-len")
+    parser.add_argument("--peer", type=Path, help="folder prepared by tinybert_peer.sh setup: run TinyBERT beside")
+    parser.add_argument("--peer-script", type=Path, default=PEER_SCRIPT, help="the peer driver script")
+    parser.add_argument("--peer-seconds", type=int, default=300, help="how long each TinyBERT run lasts")
+    parser.add_argument("--pairs", type=int, default=2, help="rounds of TinyBERT then tinyzh (medians compared)")
+    return parser.parse_args(argv)
+
+
+def default_precisions(flags: set[str]) -> tuple[list[str], str | None]:
+    """fp32, plus bf16 on CPUs with bf16 matmul instructions; else a note saying why bf16 is left out."""
+    if any(f in flags for f in NATIVE_BF16):
+        return ["fp32", "bf16"], None
+    return ["fp32"], (f"bf16 not run: this CPU has none of {', '.join(NATIVE_BF16)}, so PyTorch emulates bf16 "
+                      "matmuls (tens of times slower than fp32 here); pass --precisions bf16 to run it anyway")
+
+
+def main(argv: list[str] | None = None) -> int:
+    import tempfile
+
+    opts = parse_args(argv)
+    torch.set_num_threads(opts.threads)
+    if not opts.precisions:
+        opts.precisions, note = default_precisions(cpu_info()[1])
+        if note:
+            print(note)
+    dtypes = {p: {"fp32": torch.float32, "bf16": torch.bfloat16}[p] for p in opts.precisions}
+    # Best of two timings: on a shared machine one may fall on a busy moment.
+    peaks = {k: max(matmul_peak(d), matmul_peak(d)) for k, d in dtypes.items()}
+    with tempfile.TemporaryDirectory() as tmp:
+        if "general" in opts.stages:
+            general(opts, peaks, Path(tmp))
+        if "task" in opts.stages:
+            task(opts, peaks)
+    # Peaks again at the end, for the record: a much higher one means the machine was busy at the start.
+    later = {k: matmul_peak(d) for k, d in dtypes.items()}
+    print("matmul peak " + ", ".join(f"{k} {v / 1e9:.0f} GFLOP/s (at the end {later[k] / 1e9:.0f})"
+                                     for k, v in peaks.items()) + f" {machine_line()}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -36,3 +36,16 @@ def test_too_small_corpus_is_reported_with_the_file(vocab_dir: Path, tmp_path: P
     result = CliRunner().invoke(app, ["pregen", str(corpus), "-o", str(tmp_path / "o"), "--tokenizer", str(vocab_dir),
                                       "--workers", "1", "--quiet"])
     assert result.exit_code == 1 and "tiny.txt" in result.output and "at least 2" in result.output
+
+
+def test_default_segmenter_fallback_is_noted(vocab_dir: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from tinyzh.tokenizers import segment
+
+    monkeypatch.setattr(segment, "_rjieba_import_error", lambda: "No module named 'rjieba'")
+    corpus = helpers.write_corpus(tmp_path / "c.txt", helpers.documents(10, seed=1))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["pregen", str(corpus), "-o", str(out), "--tokenizer", str(vocab_dir),
+                                      "--workers", "1", "--max-seq-len", "64", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "manifest.json").read_text())["tokenizer"]["segmenter"] == "jieba"
+    assert "note" in result.output and "rjieba cannot be imported" in result.output

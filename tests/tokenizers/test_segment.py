@@ -72,3 +72,32 @@ def test_shared_corpora_rjieba_equals_jieba(shared_data: Path, segmenters: tuple
             lines = [line.strip() for _, line in zip(range(3000), handle, strict=False) if line.strip()]
         text = "\n".join(lines)
         assert rjieba_seg.cut_lengths(text).tolist() == [len(w) for w in jieba_seg.cut(text)], path.name
+
+
+def test_default_is_rjieba_where_it_imports(segmenters: tuple) -> None:
+    from tinyzh.tokenizers import segment
+
+    assert segment.resolve_segmenter(None) == "rjieba"
+    assert get_segmenter().name == "rjieba" and get_segmenter() is get_segmenter("rjieba")
+    assert segment.fallback_reason() is None
+
+
+def test_default_falls_back_to_jieba_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tinyzh.tokenizers import segment
+
+    monkeypatch.setattr(segment, "_rjieba_import_error", lambda: "No module named 'rjieba'")
+    assert segment.resolve_segmenter(None) == "jieba" and get_segmenter().name == "jieba"
+    reason = segment.fallback_reason()
+    assert reason is not None and "No module named 'rjieba'" in reason and "same output" in reason
+    assert segment.fallback_reason("jieba") is None  # asked for by name: no fallback to explain
+
+
+def test_rjieba_asked_for_by_name_but_not_importable_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from tinyzh.tokenizers import segment
+
+    monkeypatch.setitem(sys.modules, "rjieba", None)  # import rjieba now raises ImportError
+    monkeypatch.setattr(segment, "_rjieba_import_error", lambda: "import of rjieba halted")
+    with pytest.raises(ConfigError, match="--segmenter jieba"):
+        segment.RjiebaSegmenter()

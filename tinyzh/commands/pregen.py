@@ -17,7 +17,7 @@ def pregen(
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the shards and manifest.json.")],
     tokenizer: Annotated[str, typer.Option(help="Model name or directory whose vocabulary is used.")] = DEFAULT_TOKENIZER,
     tokenizer_plugin: Annotated[str, typer.Option(help="Tokenizer plugin that tokenizes and segments.")] = DEFAULT_TOKENIZER_PLUGIN,
-    segmenter: Annotated[str | None, typer.Option(help="Word segmenter of bert-chinese: jieba (default) or rjieba (same output, faster).")] = None,
+    segmenter: Annotated[str | None, typer.Option(help="Word segmenter of bert-chinese: rjieba (default; jieba where it cannot be imported) or jieba (same output, slower).")] = None,
     max_seq_len: Annotated[int, typer.Option(help="Tokens per instance, [CLS] and [SEP] included.")] = DEFAULT_MAX_SEQ_LEN,
     epochs: Annotated[int, typer.Option(help="Differently masked copies of the corpus.")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed; output is identical for any --workers.")] = 0,
@@ -53,7 +53,14 @@ def pregen(
         manifest = run_pregen(config, reporter)
     finally:
         reporter.close()
-    print_summary(Console(soft_wrap=True), manifest, time.perf_counter() - started)
+    console = Console(soft_wrap=True)
+    print_summary(console, manifest, time.perf_counter() - started)
+    if segmenter is None and manifest["tokenizer"].get("segmenter") == "jieba":
+        from tinyzh.tokenizers.segment import fallback_reason
+
+        reason = fallback_reason()
+        if reason:
+            console.print(f"[yellow]note[/]: {reason}", highlight=False)
 
 
 def print_summary(console: Console, manifest: dict[str, Any], seconds: float) -> None:

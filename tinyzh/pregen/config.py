@@ -30,7 +30,7 @@ class PregenConfig(CommandConfig):
     output: Path
     tokenizer: str = DEFAULT_TOKENIZER
     tokenizer_plugin: str = DEFAULT_TOKENIZER_PLUGIN
-    segmenter: str | None = None  # None: the plugin's default (jieba for bert-chinese)
+    segmenter: str | None = None  # None: the plugin's default (rjieba, else jieba, for bert-chinese)
     max_seq_len: int = DEFAULT_MAX_SEQ_LEN
     epochs: int = 1
     seed: int = 0

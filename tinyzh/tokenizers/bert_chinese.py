@@ -108,7 +108,7 @@ def check_special_ids(ids: dict[str, int | None], vocab_size: int, name: str) ->
 class BertChineseTokenizer:
     """Tokenizer plugin ``bert-chinese``; see the module docstring."""
 
-    def __init__(self, name_or_path: str = "bert-base-chinese", segmenter: str = "jieba") -> None:
+    def __init__(self, name_or_path: str = "bert-base-chinese", segmenter: str | None = None) -> None:
         self.name = str(name_or_path)
         self.segmenter = get_segmenter(segmenter)
         self._hf: Any = None

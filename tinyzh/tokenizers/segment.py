@@ -1,4 +1,4 @@
-"""Word segmenters behind one interface: jieba (default) and rjieba (optional, several times faster).
+"""Word segmenters behind one interface: rjieba (default, several times faster) and jieba (fallback).
 
 Both give jieba's exact segmentation (``jieba.Tokenizer().cut(text, HMM=True)``). rjieba's own
 HMM disagrees with jieba's on near-ties of the Viterbi score (``常在雨中跑``: jieba S/S/S/S/S at
@@ -9,12 +9,16 @@ identical to jieba's), finds the runs of single characters that jieba would hand
 not themselves a dictionary word) and cuts those with jieba's HMM: batched in numpy
 (``tinyzh.tokenizers.hmm``, bit-identical) for pure-Han runs, ``jieba.finalseg`` for the rest.
 
+The default is rjieba; where it cannot be imported (no wheel for the platform) jieba takes its place,
+with the same output, and ``fallback_reason()`` says why (the pregen summary prints it).
+
 Segmenters also offer ``cut_lengths(text)``: the word lengths as an int64 array [n_words], which
 is all the tokenizer needs and avoids building Python strings.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from functools import cache
 
@@ -25,6 +29,8 @@ from tinyzh.errors import ConfigError
 from tinyzh.tokenizers.hmm import BatchViterbi
 
 SEGMENTERS = ("jieba", "rjieba")
+DEFAULT_SEGMENTER = "rjieba"
+FALLBACK_SEGMENTER = "jieba"
 _RE_HAN_BLOCK = re.compile("([\u4E00-\u9FD5]+)")  # jieba.finalseg.re_han
 _RE_SKIP = re.compile(r"([a-zA-Z0-9]+(?:\.\d+)?%?)")  # jieba.finalseg.re_skip
 _HAN_EXTRA = "+#&._%-"  # besides CJK and ASCII letters/digits, jieba's re_han_default block chars
@@ -63,7 +69,8 @@ class RjiebaSegmenter:
             import rjieba
         except ImportError:
             raise ConfigError(
-                "segmenter 'rjieba' needs the optional package rjieba: pip install 'tinyzh[fast]'"
+                f"segmenter 'rjieba' cannot be imported ({_rjieba_import_error()}); reinstall it with "
+                "pip install rjieba, or pass --segmenter jieba (same output, slower)"
             ) from None
         from jieba import finalseg
 
@@ -155,8 +162,39 @@ class RjiebaSegmenter:
 
 
 @cache
-def get_segmenter(name: str) -> JiebaSegmenter | RjiebaSegmenter:
-    """A shared segmenter instance (loading jieba's dictionary takes ~1 s)."""
+def _rjieba_import_error() -> str | None:
+    """Why rjieba cannot be imported here, or None when it can."""
+    try:
+        importlib.import_module("rjieba")
+    except ImportError as exc:  # not installed, or a wheel built for another platform
+        return str(exc) or type(exc).__name__
+    return None
+
+
+def fallback_reason(name: str | None = None) -> str | None:
+    """Why the default segmenter (``name`` None) falls back to jieba here, or None when it does not."""
+    if name is not None:
+        return None
+    problem = _rjieba_import_error()
+    if problem is None:
+        return None
+    return f"rjieba cannot be imported ({problem}); jieba segments instead, with the same output, several times slower"
+
+
+def resolve_segmenter(name: str | None) -> str:
+    """The segmenter that runs for ``name``: None means rjieba, or jieba where rjieba cannot be imported."""
+    if name is None:
+        return FALLBACK_SEGMENTER if _rjieba_import_error() else DEFAULT_SEGMENTER
+    return name
+
+
+def get_segmenter(name: str | None = None) -> JiebaSegmenter | RjiebaSegmenter:
+    """A shared segmenter instance (loading jieba's dictionary takes ~1 s); None: the default."""
+    return _segmenter(resolve_segmenter(name))
+
+
+@cache
+def _segmenter(name: str) -> JiebaSegmenter | RjiebaSegmenter:
     if name == "jieba":
         return JiebaSegmenter()
     if name == "rjieba":
