@@ -1,15 +1,19 @@
-"""Compression quality on real Chinese tasks (TNEWS, OCNLI): what TinyBERT distillation buys.
+"""Compression quality on real Chinese tasks (TNEWS, OCNLI, IFLYTEK): what TinyBERT distillation buys.
 
 One command runs the whole recipe against honest baselines and writes ``results.{json,md,png}``::
 
     python benchmarks/quality.py                        # --size default on ../shared/data, ~40 min, 2 threads
     python benchmarks/quality.py --size tiny            # seconds; synthetic data when ../shared/data is absent
     python benchmarks/quality.py --set pretrain_steps=2000 --set general_steps=1000   # any budget
+    python benchmarks/quality.py --teacher scratch      # the from-scratch teacher instead of the shared e5
+
+Teacher: the shared pretrained ``models/multilingual-e5-small-zh`` when ``--data`` holds it (its own
+SentencePiece tokenizer, the recipe's ``pretrain`` stage off), else a blank BERT pre-trained here.
 
 Stages (folders under ``--work``; see docs/quality.md):
  1. data + vocab   task folders (TNEWS train = train + test_public), corpus cut, trimmed bert-base-chinese vocab
  2. the recipe     ``tinyzh run quality-best`` per task (``WORK/<task>``), with this run's data and budgets as
-                   ``--set`` values: pregen, masked-LM pre-training of the teacher, fine-tuning, general
+                   ``--set`` values: pregen, masked-LM pre-training of the teacher (scratch only), fine-tuning, general
                    distillation (first task only; the others reuse its teacher and general student),
                    synonym augmentation (HIT Cilin), task distillation, ``eval --no-train``
  3. baselines      the student's shape fine-tuned on the same augmented sets for as many passes as the
@@ -88,11 +92,12 @@ def run_quality(config: QualityConfig, results_dir: Path, notify: Notify = print
     with timer("data"):
         data_dir, vocab = prepare_data(config.data, out, size)
     synonyms = config.data / "synonyms" / "cilin_ex.txt"
+    pretrained = config.pretrained_teacher
     runs: dict[str, Any] = {}
     first: Path | None = None
     for task in TASKS:  # the first task's run makes the teacher and general student the others reuse
         overrides = stages.recipe_overrides(size, task, data_dir, vocab, synonyms if synonyms.is_file() else None,
-                                            out / task, seed, shared=first)  # fmt: skip
+                                            out / task, seed, shared=first, pretrained=pretrained)  # fmt: skip
         runs[task] = run_recipe(load_recipe(stages.RECIPE, overrides), Printer(notify))
         first = first or out / task
         for step in runs[task].steps:
@@ -102,15 +107,17 @@ def run_quality(config: QualityConfig, results_dir: Path, notify: Notify = print
         # same data (the augmented sets) and budget (the student's passes over them), no teacher
         aug_dir = stages.augmented_task_dir(data_dir, {t: out / t / "augment" / "train.json" for t in TASKS},
                                             out / "data-augmented")  # fmt: skip
-        blank = stages.random_student(size, vocab, out, seed)
+        blank = stages.random_student(size, vocab, out, seed, first, pretrained)
         baselines = stages.finetune(size, {"baseline_general": first / "student-general", "baseline_random": blank},
                                     aug_dir, out / "baselines", size.student_lr, stages.student_passes(size), seed,
                                     save=False)  # fmt: skip
     with timer("speed"):
         report = _report(config, data_dir, runs, baselines, out)
     report["seconds"] = timer.seconds
-    mlm = next(s for s in runs[TASKS[0]].steps if s.name == "pretrain").summary
-    report["teacher_mlm_loss"] = round(mlm["loss"], 3)
+    mlm = next((s.summary for s in runs[TASKS[0]].steps if s.name == "pretrain"), None)
+    report["teacher_mlm_loss"] = None if mlm is None else round(mlm["loss"], 3)
+    report["teacher_label"] = ("teacher (MLM pre-trained, fine-tuned)" if pretrained is None
+                               else f"teacher ({pretrained.name}, fine-tuned)")  # fmt: skip
     quality_report.write(report, results_dir)
     return report
 
@@ -158,6 +165,8 @@ def _report(
             "n_train_augmented": augmented["records"], "baseline_passes": stages.student_passes(size)[task],
             "models": models,
             "retention": quality_report.ratio(models["student"]["accuracy"], models["teacher"]["accuracy"]),
+            "speedup_batch_1": quality_report.ratio(models["student"]["examples_per_s"]["batch_1"],
+                                                    models["teacher"]["examples_per_s"]["batch_1"]),
         }  # fmt: skip
     first = tasks[TASKS[0]]["models"]
     return {
@@ -189,6 +198,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="where results.{json,md,png} go",
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--teacher",
+        default="auto",
+        help="auto (the shared multilingual-e5-small-zh when --data holds it, else scratch), scratch "
+        "(a BERT pre-trained here by masked LM) or a pretrained checkpoint folder",
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument(
         "--synthetic",
@@ -227,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: {why} (see ../shared/data/README.md, or run --size tiny --synthetic)")
         return 0
     config = QualityConfig(data=data, output=args.work, size=args.size, seed=args.seed, threads=args.threads,
-                           overrides=_overrides(args.set))  # fmt: skip
+                           overrides=_overrides(args.set), teacher=args.teacher)  # fmt: skip
     start = time.perf_counter()
     report = run_quality(config, args.results)
     print(quality_report.markdown(report))

@@ -27,13 +27,14 @@ def _percent(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
-def task_rows(task: str, result: dict[str, Any]) -> list[tuple[str, ...]]:
+def task_rows(task: str, result: dict[str, Any], teacher_label: str | None = None) -> list[tuple[str, ...]]:
     rows = []
+    labels = {**LABELS, "teacher": teacher_label or LABELS["teacher"]}
     for name in LABELS:
         model = result["models"][name]
         speed = model.get("examples_per_s") or {}
         rows.append((
-            task, LABELS[name], f"{model['parameters'] / 1e6:.2f}M",
+            task, labels[name], f"{model['parameters'] / 1e6:.2f}M",
             f"{model['size_bytes'] / 1e6:.1f}" if model.get("size_bytes") else SAME,
             f"{speed['batch_1']:.0f}" if speed else SAME, f"{speed['batch_32']:.0f}" if speed else SAME,
             f"{model['accuracy']:.1%}", _percent(ratio(model["accuracy"], result["models"]["teacher"]["accuracy"])),
@@ -44,7 +45,7 @@ def task_rows(task: str, result: dict[str, Any]) -> list[tuple[str, ...]]:
 def markdown(report: dict[str, Any]) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for task, result in report["tasks"].items():
-        lines += ["| " + " | ".join(cells) + " |" for cells in task_rows(task, result)]
+        lines += ["| " + " | ".join(cells) + " |" for cells in task_rows(task, result, report.get("teacher_label"))]
     lines += ["", summary_line(report), "", baseline_line(report), "", stage_line(report)]
     return "\n".join(lines) + "\n"
 
@@ -57,8 +58,10 @@ def summary_line(report: dict[str, Any]) -> str:
             models["student"]["accuracy"] > models[b]["accuracy"]
             for b in ("baseline_general", "baseline_random")
         )
+        speedup = result.get("speedup_batch_1")
         parts.append(f"{task}: retention {_percent(result['retention'])}, "
-                     f"{'beats' if beats else 'does not beat'} both baselines")  # fmt: skip
+                     f"{'beats' if beats else 'does not beat'} both baselines"
+                     + (f", {speedup:.1f}x the teacher's batch-1 speed" if speedup else ""))  # fmt: skip
     ratio = report["parameter_ratio"]
     return f"Student / teacher parameters: 1/{1 / ratio:.1f}. " + "; ".join(parts) + "."
 

@@ -2,8 +2,9 @@
 
 The student is made by the bundled recipe ``quality-best`` (``tinyzh run``'s runner, the code users
 run), with this experiment's data, vocabulary and budgets as ``--set`` overrides
-(:func:`recipe_overrides`). The baselines and the speed test are public library calls too
-(``run_eval``, ``load_classifier``).
+(:func:`recipe_overrides`). With a pretrained teacher (the shared e5) the overrides turn the
+recipe's ``pretrain`` stage off and name the teacher, whose tokenizer pregen then uses. The baselines
+and the speed test are public library calls too (``run_eval``, ``load_classifier``).
 """
 
 from __future__ import annotations
@@ -28,22 +29,19 @@ RECIPE = "quality-best"
 
 
 def recipe_overrides(size: QualitySize, task: str, data_dir: Path, vocab: Path, synonyms: Path | None,
-                     output: Path, seed: int, shared: Path | None = None) -> list[str]:
+                     output: Path, seed: int, shared: Path | None = None, pretrained: Path | None = None) -> list[str]:
     """``--set`` values that give the ``quality-best`` recipe this run's data and budgets for ``task``.
 
     ``shared``: the first task's run, whose teacher and general student the later tasks reuse (only
-    the task stages run again).
+    the task stages run again). ``pretrained``: the teacher's folder when it is not made here.
     """
-    mapping = layer_map(size.teacher.layers, size.student.layers)
-    shape = size.student
-    values: dict[str, Any] = {
-        "output": str(output), "seed": seed, "task": task, "data_dir": str(data_dir), "tokenizer": str(vocab),
-        "corpus": [str(data_dir / "corpus.txt")], "max_seq_len": size.positions, "vocab.enabled": False,
+    values = _teacher_values(size, task, vocab, pretrained)
+    shape = size.student if pretrained is None else size.pretrained_student
+    mapping = layer_map(teacher_layers(size, pretrained), shape.layers)
+    values |= {
+        "output": str(output), "seed": seed, "task": task, "data_dir": str(data_dir),
+        "corpus": [str(data_dir / "corpus.txt")], "vocab.enabled": False,
         "pregen.max_seq_len": size.pregen_seq_len, "pregen.epochs": size.pregen_epochs,
-        "pretrain.layers": size.teacher.layers, "pretrain.hidden": size.teacher.hidden,
-        "pretrain.heads": size.teacher.heads, "pretrain.intermediate": size.teacher.intermediate,
-        "pretrain.steps": size.pretrain_steps, "pretrain.lr": size.pretrain_lr, "pretrain.batch_size": size.batch_size,
-        "finetune.epochs": size.finetune_epochs[task], "finetune.lr": size.teacher_lr,
         "finetune.batch_size": size.batch_size, "finetune.max_seq_len": size.max_seq_len,
         "distill_general.layer_map": mapping, "distill_general.max_steps": size.general_steps,
         "distill_general.lr": size.general_lr, "distill_general.batch_size": size.batch_size,
@@ -51,7 +49,11 @@ def recipe_overrides(size: QualitySize, task: str, data_dir: Path, vocab: Path, 
         "distill_task.layer_map": mapping, "distill_task.epochs": size.task_epochs[task],
         "distill_task.lr": size.task_lr, "distill_task.batch_size": size.batch_size,
         "distill_task.max_seq_len": size.max_seq_len, "eval.max_seq_len": size.max_seq_len,
+        "distill_general.init_from_teacher": size.init_from_teacher,
+        "distill_general.attention_loss": size.attention_loss, "distill_task.attention_loss": size.attention_loss,
     }  # fmt: skip
+    if size.relation_heads is not None:  # TOML has no null: the option's default is left alone
+        values["distill_general.relation_heads"] = values["distill_task.relation_heads"] = size.relation_heads
     if synonyms is not None:
         values["augment.synonyms"] = str(synonyms)
     overrides = [f"{key}={json.dumps(value)}" for key, value in values.items()]
@@ -59,16 +61,56 @@ def recipe_overrides(size: QualitySize, task: str, data_dir: Path, vocab: Path, 
         overrides.append(f"student={{ layers = {shape.layers}, hidden = {shape.hidden}, heads = {shape.heads}, "
                          f"intermediate = {shape.intermediate} }}")
     else:
+        teacher = pretrained or shared / "teacher-mlm"
         overrides += ["pregen.enabled=false", "pretrain.enabled=false", "distill_general.enabled=false",
-                      f"teacher={json.dumps(str(shared / 'teacher-mlm'))}",
-                      f"student={json.dumps(str(shared / 'student-general'))}"]
+                      f"teacher={json.dumps(str(teacher))}", f"student={json.dumps(str(shared / 'student-general'))}"]
     return overrides
 
 
-def random_student(size: QualitySize, vocab: Path, out: Path, seed: int) -> Path:
+def _teacher_values(size: QualitySize, task: str, vocab: Path, pretrained: Path | None) -> dict[str, Any]:
+    """The recipe keys that differ between a teacher made here and a pretrained one."""
+    if pretrained is not None:  # its own tokenizer (pregen's default) and positions; no masked-LM stage
+        return {"teacher": str(pretrained), "max_seq_len": teacher_config(pretrained)["max_position_embeddings"],
+                "pretrain.enabled": False, "finetune.epochs": size.pretrained_finetune_epochs[task],
+                "finetune.lr": size.pretrained_teacher_lr}  # fmt: skip
+    return {
+        "tokenizer": str(vocab), "max_seq_len": size.positions,
+        "pretrain.layers": size.teacher.layers, "pretrain.hidden": size.teacher.hidden,
+        "pretrain.heads": size.teacher.heads, "pretrain.intermediate": size.teacher.intermediate,
+        "pretrain.steps": size.pretrain_steps, "pretrain.lr": size.pretrain_lr, "pretrain.batch_size": size.batch_size,
+        "finetune.epochs": size.finetune_epochs[task], "finetune.lr": size.teacher_lr,
+    }  # fmt: skip
+
+
+def teacher_config(pretrained: Path) -> dict[str, Any]:
+    return json.loads((pretrained / "config.json").read_text(encoding="utf-8"))
+
+
+def teacher_layers(size: QualitySize, pretrained: Path | None) -> int:
+    return size.teacher.layers if pretrained is None else int(teacher_config(pretrained)["num_hidden_layers"])
+
+
+def random_student(size: QualitySize, vocab: Path, out: Path, seed: int, first: Path,
+                   pretrained: Path | None = None) -> Path:
+    """The random-init baseline: the distilled student's architecture with fresh weights.
+
+    For a pretrained teacher it is built from the ``student-config.json`` the recipe wrote (the
+    teacher's family, special ids and positions) and carries the teacher's tokenizer files.
+    """
     from tinyzh.demo.teacher import save_blank
 
-    return save_blank(out / "student-random", vocab, size.student, size.positions, seed + 1)
+    if pretrained is None:
+        return save_blank(out / "student-random", vocab, size.student, size.positions, seed + 1)
+    import torch
+    from transformers import AutoConfig, AutoModelForMaskedLM
+
+    from tinyzh.hf import load_hf_tokenizer
+
+    torch.manual_seed(seed + 1)
+    model = AutoModelForMaskedLM.from_config(AutoConfig.from_pretrained(str(first / "student-config.json")))
+    model.save_pretrained(str(out / "student-random"))
+    load_hf_tokenizer(str(pretrained)).save_pretrained(str(out / "student-random"))
+    return out / "student-random"
 
 
 def finetune(

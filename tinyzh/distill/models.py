@@ -21,7 +21,7 @@ from typing import Any
 
 from torch import nn
 
-from tinyzh.config import DEFAULT_TOKENIZER_PLUGIN, STUDENT_PRESETS
+from tinyzh.config import DEFAULT_TOKENIZER_PLUGIN, STUDENT_PRESETS, BertShape
 from tinyzh.errors import ConfigError
 from tinyzh.hf import first_line, load_pretrained, quiet_transformers
 
@@ -89,14 +89,23 @@ _NOT_INHERITED = ("architectures", "id2label", "label2id", "num_labels", "_name_
                   "_attn_implementation_autoset")
 
 
+def inherited_config(teacher_config: Any, shape: BertShape, positions: int | None = None) -> Any:
+    """A student config of ``shape`` in the teacher's family, with its vocabulary, special ids and token
+    types; ``positions`` position embeddings (default: the teacher's)."""
+    from transformers import AutoConfig
+
+    inherited = {k: v for k, v in teacher_config.to_dict().items() if k not in _NOT_INHERITED}
+    if positions is not None:
+        inherited["max_position_embeddings"] = positions
+    return AutoConfig.for_model(teacher_config.model_type, **{**inherited, **shape.config_kwargs()})
+
+
 def _student_config(spec: str, teacher_config: Any) -> tuple[Any, Path | None]:
     """(config, checkpoint dir or None) for a preset name, a config.json file or a checkpoint dir."""
     from transformers import AutoConfig
 
     if spec in STUDENT_PRESETS:
-        inherited = {k: v for k, v in teacher_config.to_dict().items() if k not in _NOT_INHERITED}
-        shape = STUDENT_PRESETS[spec].config_kwargs()
-        return AutoConfig.for_model(teacher_config.model_type, **{**inherited, **shape}), None
+        return inherited_config(teacher_config, STUDENT_PRESETS[spec]), None
     path = Path(spec)
     if path.is_file():
         try:

@@ -71,8 +71,17 @@ def save_baseline(target: Path, tokenizer: str, shape: BertShape, positions: int
 
 
 def write_student_config(path: Path, shape: BertShape, teacher: str, positions: int) -> None:
-    """``config.json`` for ``distill --student``: the student's shape, the teacher's vocabulary."""
-    from tinyzh.demo.teacher import write_student_config as write
-    from tinyzh.hf import load_hf_tokenizer
+    """``config.json`` for ``distill --student``: the student's shape in the teacher's family (its
+    vocabulary, special ids and token types, as a preset student gets), with ``positions`` positions.
 
-    write(path, shape, len(load_hf_tokenizer(teacher)), positions)
+    A pretrained SentencePiece teacher (e5, XLM-R) pads with id 1, not BERT's 0; a plain BERT config
+    here would give the student a different padding row than its tokenizer uses.
+    """
+    from transformers import AutoConfig
+
+    from tinyzh.distill.models import inherited_config
+    from tinyzh.hf import load_pretrained
+
+    config = inherited_config(load_pretrained(AutoConfig, teacher, "teacher config"), shape, positions)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, config.to_json_string())
