@@ -164,21 +164,22 @@ def release_capture(model: nn.Module) -> None:
 
 def take_scores(model: nn.Module) -> dict[int, torch.Tensor]:
     """Scores captured by the last forward, {layer (1-based): (B, H, T, T)}; clears them."""
-    scores = {}
-    for i, module in enumerate(self_attentions(model), start=1):
-        if getattr(module, "tinyzh_capture", False) and module.tinyzh_scores is not None:
-            scores[i] = module.tinyzh_scores
-            module.tinyzh_scores = None
-    return scores
+    return _take(model, "tinyzh_capture", "tinyzh_scores")
 
 
 def take_qkv(model: nn.Module) -> dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """(query, key, value) captured by the last forward, {layer (1-based): 3 x (B, H, T, d)}; clears them."""
+    return _take(model, "tinyzh_qkv", "tinyzh_qkv_out")
+
+
+def _take(model: nn.Module, flag: str, attribute: str) -> dict[int, Any]:
+    """``attribute`` of every self-attention module with ``flag`` on, by 1-based layer; cleared after."""
     found = {}
     for i, module in enumerate(self_attentions(model), start=1):
-        if getattr(module, "tinyzh_qkv", False) and module.tinyzh_qkv_out is not None:
-            found[i] = module.tinyzh_qkv_out
-            module.tinyzh_qkv_out = None
+        value = getattr(module, attribute, None)
+        if getattr(module, flag, False) and value is not None:
+            found[i] = value
+            setattr(module, attribute, None)
     return found
 
 
