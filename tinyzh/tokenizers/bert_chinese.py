@@ -65,7 +65,7 @@ def read_light_tokenizer(name_or_path: str) -> tuple[Any, dict[str, int | None]]
 
         backend = Tokenizer.from_file(str(path / "tokenizer.json"))
         model = json.loads(backend.to_str()).get("model") or {}
-    except (OSError, ValueError, Exception):  # anything odd: the full transformers path reports it
+    except Exception:  # anything odd (unreadable, unparsable): the full transformers path reports it
         return None
     if model.get("type") == "WordPiece":  # plain BERT keeps its own vectorised path
         return None
@@ -114,18 +114,15 @@ class BertChineseTokenizer:
         self._hf: Any = None
         plain = read_plain_vocab(self.name)  # a bare vocab.txt: no need to import transformers (~1.5 s)
         light = None if plain is not None else read_light_tokenizer(self.name)
+        self._vocab: dict[str, int]
         if light is not None:  # tokenizer.json with explicit specials: the tokenizers library alone
-            self._backend, ids = light
-            self._vocab = self._backend.get_vocab(with_added_tokens=True)
-            self.vocab_size = self._backend.get_vocab_size(with_added_tokens=True)
-            ids = check_special_ids(ids, self.vocab_size, self.name)
-            self._flat: FlatEncoder | OffsetEncoder | None = OffsetEncoder(self._backend, self.segmenter.cut_lengths)
-            self.cls_token_id, self.sep_token_id, self.pad_token_id = ids["cls"], ids["sep"], ids["pad"]
-            self.mask_token_id, self.unk_token_id = ids["mask"], ids["unk"]
-            return
-        if plain is None:
+            backend, named = light
+            self._vocab = backend.get_vocab(with_added_tokens=True)
+            self.vocab_size = backend.get_vocab_size(with_added_tokens=True)
+            ids = check_special_ids(named, self.vocab_size, self.name)
+        elif plain is None:
             self._hf = load_hf_tokenizer(self.name)
-            self._vocab: dict[str, int] = self._hf.get_vocab()
+            self._vocab = self._hf.get_vocab()
             self.vocab_size = len(self._hf)
             ids = special_ids(self._hf, self.vocab_size, self.name)
         else:
@@ -134,7 +131,9 @@ class BertChineseTokenizer:
             ids = {k: plain[f"[{k.upper()}]"] for k in SPECIAL_ROLES}
         self.cls_token_id, self.sep_token_id, self.pad_token_id = ids["cls"], ids["sep"], ids["pad"]
         self.mask_token_id, self.unk_token_id = ids["mask"], ids["unk"]
-        self._flat = self._make_flat_encoder(plain is not None)
+        self._flat: FlatEncoder | OffsetEncoder | None = (
+            OffsetEncoder(light[0], self.segmenter.cut_lengths) if light is not None
+            else self._make_flat_encoder(plain is not None))
 
     @property
     def hf(self) -> Any:
