@@ -84,7 +84,7 @@ def concatenated(corpus: list[Path], path: Path, scale: int) -> Path:
 
 
 def peer_instances(out: Path) -> int:
-    return sum(json.loads(p.read_text())["num_training_examples"] for p in out.glob("epoch_*_metrics.json"))
+    return sum(json.loads(p.read_text(encoding="utf-8"))["num_training_examples"] for p in out.glob("epoch_*_metrics.json"))
 
 
 def cli_run(text: Path, vocab: Path, tmp: Path, epochs: int, segmenter: str | None = None, workers: int = 2) -> dict:
@@ -93,7 +93,7 @@ def cli_run(text: Path, vocab: Path, tmp: Path, epochs: int, segmenter: str | No
     command = [sys.executable, "-m", "tinyzh", "pregen", str(text), "-o", str(out), "--tokenizer", str(vocab),
                "--workers", str(workers), "--epochs", str(epochs), "--overwrite", "--quiet"]
     run = measure(command + (["--segmenter", segmenter] if segmenter else []))
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     run["instances"], run["segmenter"] = manifest["num_instances"], manifest["tokenizer"]["segmenter"]
     return run
 

@@ -47,7 +47,7 @@ print(json.dumps({"seconds": seconds, "rss_mb": usage.ru_maxrss / 1024, "cpu_s":
 def cpu_info() -> tuple[str, set[str]]:
     """(model name, flags) of this CPU from /proc/cpuinfo; the platform's name and no flags elsewhere."""
     try:
-        text = Path("/proc/cpuinfo").read_text()
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8")
     except OSError:
         return platform.processor() or platform.machine(), set()
     name, flags = "", set()

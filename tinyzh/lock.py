@@ -76,8 +76,8 @@ def _pid_alive(pid: int) -> bool:
 def _process_start(pid: int) -> float | None:
     """When process ``pid`` started (Unix time), from /proc; None where that is not available."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+        fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text(encoding="utf-8").splitlines()
                     if line.startswith("btime "))
         return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22 of stat: start in clock ticks
     except (OSError, ValueError, IndexError, StopIteration):

@@ -22,9 +22,9 @@ def test_rerun_after_a_kill_removes_the_temp_sidecar_and_the_stale_lock(tmp_path
     assert CliRunner().invoke(app, argv).exit_code == 0
     expected = out.read_bytes()
     # As a kill leaves it: a half-written sidecar temp and a lock whose process is gone.
-    (tmp_path / ".out.json.progress.json.tmp-99999").write_text("{")
+    (tmp_path / ".out.json.progress.json.tmp-99999").write_text("{", encoding="utf-8")
     dead = 2**22 + 1  # above Linux's largest possible pid
-    (tmp_path / "out.json.lock").write_text(json.dumps({"pid": dead, "host": socket.gethostname()}))
+    (tmp_path / "out.json.lock").write_text(json.dumps({"pid": dead, "host": socket.gethostname()}), encoding="utf-8")
     result = CliRunner().invoke(app, [*argv, "--overwrite"])
     assert result.exit_code == 0, result.output
     assert out.read_bytes() == expected

@@ -28,7 +28,7 @@ esac
 @pytest.fixture()
 def fake_peer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path, Path]:
     script = tmp_path / "fake_peer.sh"
-    script.write_text(FAKE_PEER)
+    script.write_text(FAKE_PEER, encoding="utf-8")
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     (tmp_path / "peer" / "TinyBERT").mkdir(parents=True)
     log = tmp_path / "peer.log"

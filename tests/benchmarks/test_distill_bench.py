@@ -65,7 +65,7 @@ def test_side_by_side_with_a_fake_peer(fast: None, fake_peer: tuple, capsys: pyt
                                "--pairs", "2", "--peer-seconds", "5"])
     out = capsys.readouterr().out
     assert code == 0
-    assert log.read_text().split() == ["models", "pregen", "distill", "distill"]  # prepared once, run per round
+    assert log.read_text(encoding="utf-8").split() == ["models", "pregen", "distill", "distill"]  # prepared once, run per round
     assert "tinyzh fp32 vs TinyBERT fp32: TinyBERT 9.50 s/step, tinyzh 2.00 s/step" in out
     assert "ratio 4.75x" in out and "tinyzh bf16 vs TinyBERT fp32" in out
 

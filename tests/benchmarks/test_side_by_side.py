@@ -62,7 +62,7 @@ def test_pregen_side_by_side_with_a_fake_peer(capsys: pytest.CaptureFixture, voc
                               "--epochs", "2", "--no-table", "--corpus", str(corpus), "--vocab", str(vocab_dir)])
     out = capsys.readouterr().out
     assert code == 0
-    assert log.read_text().split() == ["pregen"]
+    assert log.read_text(encoding="utf-8").split() == ["pregen"]
     assert "TinyBERT: 14 instances" in out  # 7 per epoch file, 2 epochs
     assert "pregen, tinyzh (rjieba) vs TinyBERT" in out and "ratio " in out and side_by_side.cpu_info()[0] in out
 

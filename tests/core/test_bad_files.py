@@ -39,7 +39,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     run_pregen(PregenConfig(corpus=[corpus], output=root / "pregen", tokenizer=str(vocab), max_seq_len=32,
                             workers=1))
     student = root / "student.json"
-    student.write_text(json.dumps(tiny.tiny_bert_config(len(tiny.vocab_tokens()), layers=1, hidden=32).to_dict()))
+    student.write_text(json.dumps(tiny.tiny_bert_config(len(tiny.vocab_tokens()), layers=1, hidden=32).to_dict()), encoding="utf-8")
     train = root / "train.json"
     train.write_text(json.dumps({"sentence1": "今天很好", "sentence2": "很好", "label": "neutral"},
                                 ensure_ascii=False) + "\n", encoding="utf-8")
@@ -93,7 +93,7 @@ def gbk_corpus(f, tmp):
 
 
 def output_is_a_file(f, tmp):
-    (tmp / "taken").write_text("x")
+    (tmp / "taken").write_text("x", encoding="utf-8")
     return pregen(f, f["corpus"], tmp / "taken"), "--output " + str(tmp / "taken") + " is a file, but a directory"
 
 

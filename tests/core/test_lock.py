@@ -37,7 +37,7 @@ def test_lock_is_created_with_the_owner_and_removed_after(tmp_path: Path) -> Non
     out = tmp_path / "out"
     with output_lock(out, "pregen") as path:
         assert path == out / DIR_LOCK
-        owner = json.loads(path.read_text())
+        owner = json.loads(path.read_text(encoding="utf-8"))
         assert owner["pid"] == os.getpid() and owner["host"] == socket.gethostname()
         assert owner["command"] == "pregen" and owner["started"]
     assert not (out / DIR_LOCK).exists()
@@ -58,9 +58,9 @@ def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     stale = {"pid": dead_pid(), "host": socket.gethostname(), "started": "x", "command": "distill"}
-    (out / DIR_LOCK).write_text(json.dumps(stale))
+    (out / DIR_LOCK).write_text(json.dumps(stale), encoding="utf-8")
     with output_lock(out, "distill") as path:
-        assert json.loads(path.read_text())["pid"] == os.getpid()
+        assert json.loads(path.read_text(encoding="utf-8"))["pid"] == os.getpid()
 
 
 def test_lock_whose_pid_was_reused_by_a_newer_process_is_stale(tmp_path: Path) -> None:
@@ -69,12 +69,12 @@ def test_lock_whose_pid_was_reused_by_a_newer_process_is_stale(tmp_path: Path) -
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         owner = {"pid": proc.pid, "host": socket.gethostname(), "command": "pregen"}
-        (out / DIR_LOCK).write_text(json.dumps({**owner, "time": time.time() + 3600}))  # written "after" it started
+        (out / DIR_LOCK).write_text(json.dumps({**owner, "time": time.time() + 3600}), encoding="utf-8")  # written "after" it started
         with pytest.raises(OutputLocked), output_lock(out, "pregen"):
             pass
         if not Path(f"/proc/{proc.pid}/stat").exists():
             pytest.skip("no /proc: a reused pid cannot be told from its owner")
-        (out / DIR_LOCK).write_text(json.dumps({**owner, "time": time.time() - 3600}))  # before it started
+        (out / DIR_LOCK).write_text(json.dumps({**owner, "time": time.time() - 3600}), encoding="utf-8")  # before it started
         with output_lock(out, "pregen"):
             pass
     finally:
@@ -85,7 +85,7 @@ def test_lock_whose_pid_was_reused_by_a_newer_process_is_stale(tmp_path: Path) -
 def test_lock_of_another_host_is_not_guessed_stale(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    (out / DIR_LOCK).write_text(json.dumps({"pid": 1, "host": "elsewhere-42", "started": "x", "command": "eval"}))
+    (out / DIR_LOCK).write_text(json.dumps({"pid": 1, "host": "elsewhere-42", "started": "x", "command": "eval"}), encoding="utf-8")
     with pytest.raises(OutputLocked, match="on host elsewhere-42.*if that run is gone, delete"):
         with output_lock(out, "eval"):
             pass
@@ -94,7 +94,7 @@ def test_lock_of_another_host_is_not_guessed_stale(tmp_path: Path) -> None:
 def test_empty_lock_is_stale_only_when_old(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    (out / DIR_LOCK).write_text("")  # killed between creating and writing it, or being written now
+    (out / DIR_LOCK).write_text("", encoding="utf-8")  # killed between creating and writing it, or being written now
     with pytest.raises(OutputLocked, match="being written or is damaged"):
         with output_lock(out, "pregen"):
             pass
@@ -109,7 +109,7 @@ def test_disabled_lock_does_nothing(tmp_path: Path) -> None:
 
 
 def test_a_file_where_a_directory_is_expected_and_the_reverse(tmp_path: Path) -> None:
-    (tmp_path / "file").write_text("x")
+    (tmp_path / "file").write_text("x", encoding="utf-8")
     with pytest.raises(OutputError, match="is a file, but a directory is expected"):
         with output_lock(tmp_path / "file", "pregen"):
             pass
@@ -159,7 +159,7 @@ def test_every_command_refuses_a_busy_output(inputs: dict[str, Path], tmp_path: 
 def test_a_run_after_a_killed_one_takes_the_stale_lock(inputs: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    (out / DIR_LOCK).write_text(json.dumps({"pid": dead_pid(), "host": socket.gethostname(), "command": "pregen"}))
+    (out / DIR_LOCK).write_text(json.dumps({"pid": dead_pid(), "host": socket.gethostname(), "command": "pregen"}), encoding="utf-8")
     result = CliRunner().invoke(app, commands(inputs, out)["pregen"][0])
     assert result.exit_code == 0, result.output
     assert (out / "manifest.json").is_file() and not (out / DIR_LOCK).exists()

@@ -34,7 +34,7 @@ def test_tiny_demo_end_to_end(demo_task_registered: None, tmp_path: Path) -> Non
     text = " ".join(result.output.split())
     assert "fewer parameters than the teacher" in text and "without distillation reaches" in text
 
-    report = json.loads((out / "demo_results.json").read_text())
+    report = json.loads((out / "demo_results.json").read_text(encoding="utf-8"))
     rows = {row["name"]: row for row in report["rows"]}
     assert list(rows) == ["teacher", "student", "baseline"]
     assert rows["student"]["parameters"] == rows["baseline"]["parameters"] < rows["teacher"]["parameters"]
@@ -49,7 +49,7 @@ def test_tiny_demo_end_to_end(demo_task_registered: None, tmp_path: Path) -> Non
     # The stages wrote what the real commands write.
     assert (out / "pregen" / "manifest.json").is_file()
     assert (out / "student" / "distill_config.json").is_file()
-    assert json.loads((out / "student" / "config.json").read_text())["id2label"] == {
+    assert json.loads((out / "student" / "config.json").read_text(encoding="utf-8"))["id2label"] == {
         "0": "negative",
         "1": "positive",
     }
@@ -73,16 +73,16 @@ def test_tiny_demo_end_to_end(demo_task_registered: None, tmp_path: Path) -> Non
     torch.set_num_threads(threads)
     assert again.exit_code == 0, again.output
     assert " ".join(again.output.split()).count("up to date, skipped") == 9  # every stage
-    assert json.loads((out / "demo_results.json").read_text())["rows"] == report["rows"]
+    assert json.loads((out / "demo_results.json").read_text(encoding="utf-8"))["rows"] == report["rows"]
 
 
 def test_refuses_to_clobber(demo_task_registered: None, tmp_path: Path) -> None:
     other = tmp_path / "mine"
     other.mkdir()
-    (other / "notes.txt").write_text("keep me")
+    (other / "notes.txt").write_text("keep me", encoding="utf-8")
     result = CliRunner().invoke(app, ["demo", "--output", str(other), "--size", "tiny"])
     assert result.exit_code == 1 and "is not the folder of a tinyzh run" in " ".join(result.output.split())
     result = CliRunner().invoke(app, ["demo", "--output", str(other), "--size", "tiny", "--overwrite"])
-    assert result.exit_code == 1 and (other / "notes.txt").read_text() == "keep me"  # --overwrite never removes it
+    assert result.exit_code == 1 and (other / "notes.txt").read_text(encoding="utf-8") == "keep me"  # --overwrite never removes it
     result = CliRunner().invoke(app, ["demo", "--output", str(tmp_path / "new"), "--size", "huge"])
     assert result.exit_code == 1 and "--size 'huge' is not a demo size" in result.output

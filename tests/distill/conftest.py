@@ -63,4 +63,4 @@ def general_config(paths: dict[str, Path], output: Path, **overrides):
 
 
 def read_metrics(output: Path) -> list[dict]:
-    return [json.loads(line) for line in (output / "metrics.jsonl").read_text().splitlines()]
+    return [json.loads(line) for line in (output / "metrics.jsonl").read_text(encoding="utf-8").splitlines()]

@@ -86,8 +86,8 @@ def test_an_encoder_without_bert_attention_names_its_type(spm_dir: Path, tmp_pat
 
 def test_a_tokenizer_padding_with_another_id_than_the_model_is_an_error(spm_dir: Path, tmp_path: Path) -> None:
     paths = family_root(tmp_path, spm_dir, "bert")
-    config = json.loads((paths["teacher"] / "config.json").read_text())
-    (paths["teacher"] / "config.json").write_text(json.dumps({**config, "pad_token_id": 0}))
+    config = json.loads((paths["teacher"] / "config.json").read_text(encoding="utf-8"))
+    (paths["teacher"] / "config.json").write_text(json.dumps({**config, "pad_token_id": 0}), encoding="utf-8")
     with pytest.raises(ConfigError, match="pads with id 1 but the model's pad_token_id is 0"):
         run_distill(general_config(paths, tmp_path / "out", max_steps=1))
 

@@ -39,7 +39,7 @@ def test_output_is_an_ordinary_hf_checkpoint(distill_root: dict[str, Path], tmp_
     run_distill(general_config(distill_root, out, max_steps=4, mlm_weight=1.0))
     assert {"config.json", "model.safetensors", "distill_config.json", "distill_summary.json",
             "metrics.jsonl"} <= {p.name for p in out.iterdir()}
-    assert json.loads((out / "distill_config.json").read_text())["mlm_weight"] == 1.0
+    assert json.loads((out / "distill_config.json").read_text(encoding="utf-8"))["mlm_weight"] == 1.0
     # The trained weights, straight from the last training checkpoint.
     trained = BertForMaskedLM(BertConfig.from_pretrained(str(out))).eval()
     load_model(trained, str(out / "checkpoints" / "step-000004" / "student.safetensors"))
@@ -58,9 +58,9 @@ def test_interrupted_then_resumed_equals_uninterrupted(distill_root: dict[str, P
 
     # Dropout on and two accumulation steps: the resumed run must restore RNG and data position.
     student = write_student_config(tmp_path / "student.json", len(tiny.vocab_tokens()))
-    config = json.loads(student.read_text())
+    config = json.loads(student.read_text(encoding="utf-8"))
     config.update(hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1)
-    student.write_text(json.dumps(config))
+    student.write_text(json.dumps(config), encoding="utf-8")
     n = len(__import__("tinyzh.pregen", fromlist=["PregenDataset"]).PregenDataset(distill_root["pregen"]))
     batch = 8 if n >= 24 else 4  # several steps per epoch, and more than one epoch
     common = dict(student=str(student), batch_size=batch, grad_accum=2, epochs=2, max_steps=None,
@@ -72,7 +72,7 @@ def test_interrupted_then_resumed_equals_uninterrupted(distill_root: dict[str, P
     assert not first.finished and first.steps == 3 and (tmp_path / "b" / "checkpoints" / "latest.json").exists()
     # As if killed while writing step 3's checkpoint: resume from step 2, redoing step 3.
     checkpoints = tmp_path / "b" / "checkpoints"
-    (checkpoints / "latest.json").write_text(json.dumps({"path": "step-000002", "step": 2}))
+    (checkpoints / "latest.json").write_text(json.dumps({"path": "step-000002", "step": 2}), encoding="utf-8")
     second = run_distill(general_config(distill_root, tmp_path / "b", **common))[0]
     assert second.resumed_from == 2 and second.finished
     a, b = load_file(tmp_path / "a" / "model.safetensors"), load_file(tmp_path / "b" / "model.safetensors")

@@ -54,7 +54,7 @@ def test_general_then_task_on_real_data(shared_data: Path, tmp_path: Path) -> No
                                         batch_size=8, epochs=1, logging_steps=1, workers=0,
                                         max_seq_len=64))
     assert [r.phase for r in results] == ["intermediate", "prediction"] and all(r.finished for r in results)
-    summary = json.loads((out / "distill_summary.json").read_text())
+    summary = json.loads((out / "distill_summary.json").read_text(encoding="utf-8"))
     assert summary["best_dev_accuracy"] is not None
     model = AutoModelForSequenceClassification.from_pretrained(str(out))
     assert [model.config.id2label[i] for i in range(3)] == list(labels)

@@ -116,7 +116,7 @@ def test_general_run_with_relations_learns(distill_root: dict[str, Path], tmp_pa
     rows = read_metrics(out)
     assert all(math.isfinite(r["relation_2"]) and r["relation_2"] >= 0 for r in rows)
     assert rows[-1]["relation_2"] < rows[0]["relation_2"]
-    stored = json.loads((out / "distill_config.json").read_text())
+    stored = json.loads((out / "distill_config.json").read_text(encoding="utf-8"))
     assert stored["attention_loss"] == "relation" and stored["relation_heads"] is None
 
 
@@ -136,10 +136,10 @@ def test_cli_relation_option(distill_root: dict[str, Path], tmp_path: Path) -> N
             "--attention-loss", "relation", "--relation-heads", "16", "--init-from-teacher"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    stored = json.loads((out / "distill_config.json").read_text())
+    stored = json.loads((out / "distill_config.json").read_text(encoding="utf-8"))
     assert stored["relation_heads"] == 16 and stored["init_from_teacher"] is True
     assert "relation_1" in read_metrics(out)[0]
-    assert json.loads((out / "distill_summary.json").read_text())["init_from_teacher"]["cut"] > 0
+    assert json.loads((out / "distill_summary.json").read_text(encoding="utf-8"))["init_from_teacher"]["cut"] > 0
 
 
 def test_a_run_stored_before_the_new_options_still_resumes(distill_root: dict[str, Path], tmp_path: Path) -> None:

@@ -51,7 +51,7 @@ def test_empty_summary_left_by_a_kill_is_rewritten_with_the_final_loss(
     out = copy_of(finished, tmp_path)
     before = summary(out)
     assert before["final_loss"] is not None
-    (out / SUMMARY).write_text("")  # killed while writing it
+    (out / SUMMARY).write_text("", encoding="utf-8")  # killed while writing it
     result = run_distill(general_config(distill_root, out, max_steps=4, save_steps=2))[0]
     after = summary(out)
     assert result.finished and after["finished"]
@@ -84,8 +84,8 @@ def test_temp_files_of_a_killed_save_are_removed(distill_root: dict[str, Path], 
     checkpoints = out / "checkpoints"
     (checkpoints / ".step-000006.x1y2").mkdir()
     (checkpoints / ".step-000006.x1y2" / "student.safetensors").write_bytes(b"\0" * 1000)
-    (checkpoints / ".latest.json.tmp-99999").write_text("{")
-    (out / ".distill_summary.json.tmp-99999").write_text("{")
+    (checkpoints / ".latest.json.tmp-99999").write_text("{", encoding="utf-8")
+    (out / ".distill_summary.json.tmp-99999").write_text("{", encoding="utf-8")
     run_distill(general_config(distill_root, out, max_steps=4, save_steps=2))
     assert sorted(p.name for p in checkpoints.iterdir()) == ["latest.json", "step-000002", "step-000004"]
     assert not list(out.glob(".*"))  # no temp files, no lock
@@ -122,12 +122,12 @@ def _point_at_missing(out: Path) -> str:
 
 
 def _truncate_latest(out: Path) -> str:
-    (out / "checkpoints" / "latest.json").write_text('{"path": "step-00')
+    (out / "checkpoints" / "latest.json").write_text('{"path": "step-00', encoding="utf-8")
     return "latest.json: damaged (JSONDecodeError"
 
 
 def _truncate_config(out: Path) -> str:
-    (out / "checkpoints" / "step-000004" / "distill_config.json").write_text('{"stage": ')
+    (out / "checkpoints" / "step-000004" / "distill_config.json").write_text('{"stage": ', encoding="utf-8")
     return "step-000004/distill_config.json: damaged or unreadable (JSONDecodeError"
 
 

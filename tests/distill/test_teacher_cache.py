@@ -103,7 +103,7 @@ def test_rows_without_labels_are_distilled(toy: None, files: dict[str, Path], tm
             "--hard-label-weight", "0.5", "--attention-loss", "relation", "--dev", str(files["train"])]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    summary = json.loads((tmp_path / "out" / "distill_summary.json").read_text())
+    summary = json.loads((tmp_path / "out" / "distill_summary.json").read_text(encoding="utf-8"))
     assert summary["unlabelled_rows"] == 12 and summary["phase"] == "prediction"
     assert all(math.isfinite(r["hard_ce"]) and math.isfinite(r["soft_ce"]) for r in read_metrics(tmp_path / "out"))
     assert "relation_2" in read_metrics(tmp_path / "out" / "intermediate")[0]

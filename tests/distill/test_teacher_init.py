@@ -18,7 +18,7 @@ from tinyzh.errors import ConfigError
 
 
 def _vocab(paths: dict[str, Path]) -> int:
-    return json.loads((paths["teacher"] / "config.json").read_text())["vocab_size"]
+    return json.loads((paths["teacher"] / "config.json").read_text(encoding="utf-8"))["vocab_size"]
 
 
 def _layer(model: torch.nn.Module, i: int) -> torch.nn.Module:
@@ -85,5 +85,5 @@ def test_refuses_a_wider_student_and_a_checkpoint(distill_root: dict[str, Path],
 def test_a_run_records_what_it_copied(distill_root: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "out"
     run_distill(general_config(distill_root, out, init_from_teacher=True, max_steps=2))
-    summary = json.loads((out / "distill_summary.json").read_text())
+    summary = json.loads((out / "distill_summary.json").read_text(encoding="utf-8"))
     assert summary["init_from_teacher"]["layers"] == [[1, 2], [2, 4]] and summary["init_from_teacher"]["cut"] > 0

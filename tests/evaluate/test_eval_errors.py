@@ -65,7 +65,7 @@ def test_missing_test_file_only_skips_the_prediction(tiny_base: Path, tmp_path: 
     assert has(text, "skipped the test prediction")
     submission = tmp_path / "out" / tiny_base.name / "submission"
     assert [p.name for p in submission.iterdir()] == ["afqmc_predict.json"]
-    pair = json.loads((tmp_path / "out" / tiny_base.name / "pairs" / "tnews.json").read_text())
+    pair = json.loads((tmp_path / "out" / tiny_base.name / "pairs" / "tnews.json").read_text(encoding="utf-8"))
     assert pair["submission"] is None and pair["dev_score"] >= 0 and pair["warnings"]
 
 
@@ -75,7 +75,7 @@ def test_labelled_test_file_is_scored_and_tasks_all_finds_present_folders(tiny_b
         shutil.copy(data / task_dir / "dev.json", data / task_dir / "test_public.json")
     result, _ = run(tiny_base, data, tmp_path / "out", "--test-file", "test_public.json")  # --tasks defaults to all
     assert result.exit_code == 0, result.output
-    summary = json.loads((tmp_path / "out" / "results.json").read_text())
+    summary = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
     assert summary["tasks"] == ["cluewsc2020", "tnews"]
     for pair in summary["pairs"]:
         assert pair["test_score"] is not None and pair["n_test"] == 4
@@ -107,7 +107,7 @@ def test_two_models_with_the_same_folder_name_must_be_named(tiny_base: Path, tmp
 def test_unloadable_model_is_a_config_error(tmp_path: Path) -> None:
     data = clue_files.write_clue(tmp_path / "clue", ["afqmc"])
     (tmp_path / "empty").mkdir()
-    (tmp_path / "empty" / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n")
+    (tmp_path / "empty" / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n", encoding="utf-8")
     result, text = run(tmp_path / "empty", data, tmp_path / "out", "--tasks", "afqmc")
     assert result.exit_code == 1 and has(text, "could not load the model")
 

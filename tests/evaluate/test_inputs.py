@@ -121,10 +121,10 @@ def test_empty_text_is_a_counted_warning_and_the_zip_holds_the_files_written(tin
     result, text = run(tiny_base, data, tmp_path / "out", "--tasks", "afqmc,tnews")
     assert result.exit_code == 0, result.output
     assert "1of4testrowshaveanemptytext(lines2)" in text
-    pair = json.loads((tmp_path / "out" / tiny_base.name / "pairs" / "tnews.json").read_text())
+    pair = json.loads((tmp_path / "out" / tiny_base.name / "pairs" / "tnews.json").read_text(encoding="utf-8"))
     assert any("empty text" in w for w in pair["warnings"]) and pair["n_test"] == 4
     submission = tmp_path / "out" / tiny_base.name / "submission"
-    (submission / "stale_predict.json").write_text("from another run\n")  # not written by this run
+    (submission / "stale_predict.json").write_text("from another run\n", encoding="utf-8")  # not written by this run
     result, _ = run(tiny_base, data, tmp_path / "out", "--tasks", "afqmc,tnews")
     with zipfile.ZipFile(tmp_path / "out" / tiny_base.name / "submission.zip") as archive:
         assert archive.namelist() == ["afqmc_predict.json", "tnews11_predict.json"]

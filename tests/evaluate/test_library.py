@@ -38,7 +38,7 @@ def test_submission_lines_keep_id_types_and_order_and_zip_is_flat(tmp_path: Path
     assert path.read_text(encoding="utf-8").splitlines() == [
         '{"id": "0", "label": "100"}', '{"id": 7, "label": "102"}', '{"id": "x", "label": "116"}']
     write_submission(tmp_path / "sub" / "afqmc_predict.json", [0], ["1"])
-    (tmp_path / "sub" / "notes.txt").write_text("not part of the submission")
+    (tmp_path / "sub" / "notes.txt").write_text("not part of the submission", encoding="utf-8")
     write_submission(tmp_path / "sub" / "lcqmc.jsonl", [0], ["1"])  # a plugin's file, named otherwise
     files = [tmp_path / "sub" / n for n in ("tnews11_predict.json", "lcqmc.jsonl", "afqmc_predict.json")]
     with zipfile.ZipFile(zip_submissions(files, tmp_path / "submission.zip")) as archive:

@@ -57,7 +57,7 @@ def test_onnx_round_trip_matches_pytorch(cls_dir: Path, tmp_path: Path) -> None:
     torch.testing.assert_close(torch.from_numpy(logits), expected, atol=1e-4, rtol=1e-3)
     # Deployable on its own: tokenizer and config beside the file, figures in the side file.
     assert {"config.json", "tokenizer.json"} <= set(report.copied)
-    side = json.loads((tmp_path / "deploy" / "student.onnx.json").read_text())
+    side = json.loads((tmp_path / "deploy" / "student.onnx.json").read_text(encoding="utf-8"))
     assert side["config"]["format"] == "onnx" and side["rows"][2]["max_abs_diff"] < 1e-4
 
 
@@ -79,7 +79,7 @@ def test_cli_onnx_int8_is_smaller(cls_dir: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, [*args, "--seq-len", "16"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "onnx int8 static" in result.output and "speed-up" in result.output
-    side = json.loads(output.with_name(output.name + ".json").read_text())
+    side = json.loads(output.with_name(output.name + ".json").read_text(encoding="utf-8"))
     rows = {row["variant"]: row for row in side["rows"]}
     chosen = rows[side["chosen"]]
     assert side["chosen"].startswith("onnx int8") and chosen["note"] == "chosen: fastest, ungated"

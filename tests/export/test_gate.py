@@ -89,7 +89,7 @@ def broken_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         model.classifier.weight[:, 0] = 500.0 * float(model.classifier.weight.abs().max())
     model.save_pretrained(str(model_dir))
     dev = _write_split(root / "tnews" / "dev.json", model_dir, texts)
-    assert len({json.loads(line)["label"] for line in dev.read_text().splitlines()}) > 2
+    assert len({json.loads(line)["label"] for line in dev.read_text(encoding="utf-8").splitlines()}) > 2
     return model_dir, dev
 
 
@@ -135,7 +135,7 @@ def test_gate_rejects_an_int8_variant_that_loses_accuracy(broken_model, tmp_path
     assert rows["onnx int8 dynamic"].dev_delta < -1
     assert rows["onnx int8 dynamic"].note.startswith("rejected")
     assert report.chosen == "onnx" and rows["onnx"].note == "chosen: no int8 variant passes"
-    side = json.loads(out.with_name("m.onnx.json").read_text())
+    side = json.loads(out.with_name("m.onnx.json").read_text(encoding="utf-8"))
     assert side["chosen"] == "onnx" and side["rows"][-1]["note"].startswith("rejected")
 
 

@@ -129,7 +129,7 @@ def test_cli_check_passes_on_the_installed_plugins() -> None:
 
 
 def test_debug_shows_where_the_plugins_import_failed(tmp_path, monkeypatch) -> None:
-    (tmp_path / "tinyzh_brokenimport.py").write_text("x = 1\nimport tinyzh_not_there  # the plugin's line\n")
+    (tmp_path / "tinyzh_brokenimport.py").write_text("x = 1\nimport tinyzh_not_there  # the plugin's line\n", encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
     spec = EntryPointSpec("bi", "tinyzh_brokenimport:Task")
     with plugins.use_entry_points({"tinyzh.tasks": [spec]}, keep_installed=False):

@@ -24,8 +24,8 @@ def _lcqmc_dir(root: Path) -> Path:
     task.mkdir(parents=True)
     rows = [{"sentence1": a, "sentence2": b, "label": y} for a, b, y in PAIRS]
     for split in ("train", "dev"):
-        (task / f"{split}.json").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    (task / "test.json").write_text("".join(f"{a}\t{b}\n" for a, b, _ in PAIRS))  # TSV, unlabelled
+        (task / f"{split}.json").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    (task / "test.json").write_text("".join(f"{a}\t{b}\n" for a, b, _ in PAIRS), encoding="utf-8")  # TSV, unlabelled
     return root
 
 
@@ -53,12 +53,12 @@ def test_eval_runs_a_plugin_task(installed_plugins: Path, tmp_path: Path, vocab_
     result = CliRunner().invoke(app, [*args, "--epochs", "1", "--batch-size", "4"])
     assert result.exit_code == 0, result.output
     submission = out / "student" / "submission" / "lcqmc_predict.json"
-    predictions = [json.loads(line) for line in submission.read_text().splitlines()]
+    predictions = [json.loads(line) for line in submission.read_text(encoding="utf-8").splitlines()]
     assert [p["id"] for p in predictions] == [0, 1, 2, 3] and {p["label"] for p in predictions} <= {"0", "1"}
 
 
 def test_eval_reports_a_broken_plugin_in_one_line(fake_site: Path, tmp_path: Path, vocab_dir: Path) -> None:
-    (fake_site / "tinyzh_raises.py").write_text("import tinyzh_missing_dependency\n")
+    (fake_site / "tinyzh_raises.py").write_text("import tinyzh_missing_dependency\n", encoding="utf-8")
     write_dist_info(fake_site, "tinyzh-raises", "0.1", {"tinyzh.tasks": {"raises": "tinyzh_raises:Task"}})
     result = CliRunner().invoke(
         app, ["eval", str(vocab_dir), "--tasks", "raises", "--data-dir", str(tmp_path), "--output", str(tmp_path / "o")]

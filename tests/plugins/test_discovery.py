@@ -23,12 +23,12 @@ def _bad_distribution(site: Path) -> None:
     """One package with three faulty entry points beside one good task."""
     (site / "tinyzh_faulty.py").write_text(
         "raise ImportError('tinyzh_faulty needs the package zhconv-turbo, which is not installed')\n"
-    )
+    , encoding="utf-8")
     (site / "tinyzh_odd.py").write_text(
         "from tinyzh.tasks.base import JsonLinesTask\n\nTASK = 42\n\n"
         "class Fine(JsonLinesTask):\n    name = 'fine'\n    labels = ('0', '1')\n    text_fields = ('text',)\n"
         "    submission_file = 'fine_predict.json'\n    dir_names = ('fine',)\n"
-    )
+    , encoding="utf-8")
     write_dist_info(
         site,
         "tinyzh-faulty",

@@ -18,7 +18,7 @@ def test_pregen_writes_shards_and_prints_a_summary(vocab_dir: Path, tmp_path: Pa
                                       "--workers", "1", "--epochs", "2", "--max-seq-len", "64", "--seed", "3",
                                       "--pair-task", "sop", "--quiet"])
     assert result.exit_code == 0, result.output
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["epochs"] == 2 and manifest["seed"] == 3 and manifest["pair_task"] == "sop"
     assert f"{manifest['num_instances']:,} instances" in result.output and "instances/s" in result.output
     assert "bad input: 0 invalid UTF-8" in result.output
@@ -47,5 +47,5 @@ def test_default_segmenter_fallback_is_noted(vocab_dir: Path, tmp_path: Path, mo
     result = CliRunner().invoke(app, ["pregen", str(corpus), "-o", str(out), "--tokenizer", str(vocab_dir),
                                       "--workers", "1", "--max-seq-len", "64", "--quiet"])
     assert result.exit_code == 0, result.output
-    assert json.loads((out / "manifest.json").read_text())["tokenizer"]["segmenter"] == "jieba"
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["tokenizer"]["segmenter"] == "jieba"
     assert "note" in result.output and "rjieba cannot be imported" in result.output

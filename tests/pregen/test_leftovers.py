@@ -23,8 +23,8 @@ def test_resumed_run_writes_the_same_manifest_bytes_and_removes_temp_files(vocab
     # Killed mid-run: no manifest, a half-written shard, a temp chunk record and a temp manifest.
     (out / "manifest.json").unlink()
     (out / "shard-e000-c000000.bin.tmp").write_bytes(b"\0" * 5000)
-    (out / ".chunks" / ".chunk-000001.json.tmp-4242").write_text("{")
-    (out / ".manifest.json.tmp-4242").write_text("{")
+    (out / ".chunks" / ".chunk-000001.json.tmp-4242").write_text("{", encoding="utf-8")
+    (out / ".manifest.json.tmp-4242").write_text("{", encoding="utf-8")
     run_pregen(config(corpus, out, vocab_dir))  # every chunk comes back from .chunks/
     assert (out / "manifest.json").read_bytes() == expected
     leftovers = [p.name for p in out.rglob("*") if ".tmp" in p.name or p.name == ".tinyzh.lock"]
@@ -71,9 +71,9 @@ def test_dataset_checks_shards_at_open_time(vocab_dir: Path, tmp_path: Path) -> 
     out = tmp_path / "out"
     manifest = run_pregen(config(corpus, out, vocab_dir, epochs=1))
     PregenDataset(out)
-    edited = json.loads((out / "manifest.json").read_text())
+    edited = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     edited["shards"][0]["num_instances"] += 1  # a shard of another run under the same name
-    (out / "manifest.json").write_text(json.dumps(edited))
+    (out / "manifest.json").write_text(json.dumps(edited), encoding="utf-8")
     first = manifest["shards"][0]
     with pytest.raises(InputError, match=f"{first['num_instances']:,} instances, manifest.json lists"):
         PregenDataset(out)

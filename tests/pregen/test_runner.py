@@ -35,7 +35,7 @@ def test_manifest_lists_settings_tokenizer_and_checksums(done: tuple[PregenConfi
     from tinyzh.tokenizers.bert_chinese import BertChineseTokenizer
 
     cfg, manifest = done
-    assert json.loads((cfg.output / "manifest.json").read_text()) == manifest
+    assert json.loads((cfg.output / "manifest.json").read_text(encoding="utf-8")) == manifest
     assert manifest["format_version"] == 1 and manifest["epochs"] == 2 and manifest["max_seq_len"] == 48
     assert manifest["masking"] == "static" and manifest["pair_task"] == "nsp" and manifest["seed"] == 0
     tok = BertChineseTokenizer(str(vocab_dir))

@@ -32,7 +32,7 @@ def test_command_prunes_and_prints_the_report(tiny_models: dict[str, Path], tmp_
             "--data", str(train), str(dev), "--output", str(out), "--no-keep-basic"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    record = json.loads((out / "prune_vocab.json").read_text())
+    record = json.loads((out / "prune_vocab.json").read_text(encoding="utf-8"))
     assert record["text_files"] == [str(corpus_a), str(corpus_b), str(train), str(dev)]
     assert record["texts"] == 6
     for label in ("tokens", "parameters", "embedding parameters", "MB"):

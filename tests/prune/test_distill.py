@@ -30,7 +30,7 @@ def test_general_distillation_on_a_pruned_teacher(tmp_path: Path, vocab_dir: Pat
     assert report.tokens_after < len(tiny.vocab_tokens()) / 4
     run_pregen(PregenConfig(corpus=[corpus], output=tmp_path / "pregen", tokenizer=str(pruned), max_seq_len=32,
                             epochs=1, seed=0, workers=1))
-    manifest = json.loads((tmp_path / "pregen" / "manifest.json").read_text())
+    manifest = json.loads((tmp_path / "pregen" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["num_instances"] > 0
     student = write_student_config(tmp_path / "student.json", report.tokens_after)
     out = tmp_path / "student"
@@ -38,4 +38,4 @@ def test_general_distillation_on_a_pruned_teacher(tmp_path: Path, vocab_dir: Pat
                               student=str(student), batch_size=4, max_steps=3, logging_steps=1, save_steps=100,
                               workers=0, lr=1e-3, seed=0))
     assert [row["step"] for row in read_metrics(out)] == [1, 2, 3]
-    assert json.loads((out / "config.json").read_text())["vocab_size"] == report.tokens_after
+    assert json.loads((out / "config.json").read_text(encoding="utf-8"))["vocab_size"] == report.tokens_after

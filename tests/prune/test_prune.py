@@ -24,7 +24,7 @@ def test_tokens_and_outputs_equal_on_the_texts(tiny_models: dict[str, Path], tmp
     if not keep_basic:  # texts-only drops most of the vocabulary, longer pieces than the texts use too
         assert report.tokens_after < report.tokens_before / 4
     assert_same_on(tiny_models[kind], tmp_path / "out", TEXTS)
-    config = json.loads((tmp_path / "out" / "config.json").read_text())
+    config = json.loads((tmp_path / "out" / "config.json").read_text(encoding="utf-8"))
     assert config["vocab_size"] == report.tokens_after == len(kept_ids(tmp_path / "out"))
 
 
@@ -86,7 +86,7 @@ def test_report_counts_and_record(tiny_models: dict[str, Path], tmp_path: Path) 
     assert report.params_before - report.params_after == removed * (hidden + 1)
     assert report.bytes_before - report.bytes_after == 4 * removed * (hidden + 1)
     assert report.special + report.from_texts + report.basic == report.tokens_after
-    record = json.loads((tmp_path / "out" / "prune_vocab.json").read_text())
+    record = json.loads((tmp_path / "out" / "prune_vocab.json").read_text(encoding="utf-8"))
     keep = record["kept_old_ids"]
     assert keep == sorted(set(keep)) and record["text_files"] == ["a.txt"] and record["source"] == str(source)
     assert record["kept_old_ids_sha256"] == hashlib.sha256(
@@ -99,8 +99,8 @@ def test_unigram_keeps_its_lowest_score(tiny_models: dict[str, Path], tmp_path: 
     # Unigram's unknown-node score is min(score) - 10: it must not rise (see tinyzh.prune.vocab).
     source = tiny_models["unigram-json"]
     prune_model(source, TEXTS[:1], tmp_path / "out", keep_basic=False)
-    scores = [s for _, s in json.loads((source / "tokenizer.json").read_text())["model"]["vocab"]]
-    pruned = json.loads((tmp_path / "out" / "tokenizer.json").read_text())["model"]
+    scores = [s for _, s in json.loads((source / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]]
+    pruned = json.loads((tmp_path / "out" / "tokenizer.json").read_text(encoding="utf-8"))["model"]
     assert min(s for _, s in pruned["vocab"]) == min(scores)
     assert pruned["vocab"][pruned["unk_id"]][0] == "<unk>"
 
@@ -158,7 +158,7 @@ def test_bpe_tokens_and_outputs_equal_on_the_texts(tmp_path: Path, byte_level: b
     report = prune_model(source, TEXTS, tmp_path / "out", keep_basic=keep_basic)
     assert report.tokenizer == "bpe" and report.tokens_after < report.tokens_before
     assert_same_on(source, tmp_path / "out", TEXTS)
-    pruned = json.loads((tmp_path / "out" / "tokenizer.json").read_text())["model"]
+    pruned = json.loads((tmp_path / "out" / "tokenizer.json").read_text(encoding="utf-8"))["model"]
     kept = set(pruned["vocab"])
     assert pruned["merges"] and all(a in kept and b in kept and a + b in kept for a, b in pruned["merges"])
     if byte_level:  # the byte alphabet stays, so nothing is ever unknown
@@ -212,8 +212,8 @@ def test_checkpoint_missing_weights_is_refused(tmp_path: Path, vocab_dir: Path) 
     from tests import tiny
 
     source = tiny.save_tiny_bert(tmp_path / "base", vocab_dir, kind="base", layers=1, hidden=16)
-    config = json.loads((source / "config.json").read_text())
-    (source / "config.json").write_text(json.dumps({**config, "architectures": ["BertForMaskedLM"]}))
+    config = json.loads((source / "config.json").read_text(encoding="utf-8"))
+    (source / "config.json").write_text(json.dumps({**config, "architectures": ["BertForMaskedLM"]}), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"lacks \d+ weight\(s\) of BertForMaskedLM \(cls\.predictions"):
         prune_model(source, TEXTS, tmp_path / "out")
 
@@ -258,7 +258,7 @@ def test_unigram_unknown_score_catch(tmp_path: Path) -> None:
 def test_output_directory_rules(tiny_models: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    (out / "notes.txt").write_text("mine")
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
     with pytest.raises(ConfigError, match="not empty and not a prune-vocab output"):
         prune_model(tiny_models["wordpiece-txt"], TEXTS, out)
     (out / "notes.txt").unlink()
