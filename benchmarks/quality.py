@@ -6,6 +6,9 @@ One command runs the whole recipe against honest baselines and writes ``results.
     python benchmarks/quality.py --size tiny            # seconds; synthetic data when ../shared/data is absent
     python benchmarks/quality.py --set pretrain_steps=2000 --set general_steps=1000   # any budget
     python benchmarks/quality.py --teacher scratch      # the from-scratch teacher instead of the shared e5
+    python benchmarks/quality.py --tasks tnews,ocnli    # a subset of the tasks
+    python benchmarks/quality.py --reuse RUN --set init_from_teacher=true   # RUN's fine-tuned teachers, no fine-tuning
+    python benchmarks/quality.py --reuse RUN --only baselines --seed 1      # the baselines again, another seed
 
 Teacher: the shared pretrained ``models/multilingual-e5-small-zh`` when ``--data`` holds it (its own
 SentencePiece tokenizer, the recipe's ``pretrain`` stage off), else a blank BERT pre-trained here.
@@ -19,6 +22,10 @@ Stages (folders under ``--work``; see docs/quality.md):
  3. baselines      the student's shape fine-tuned on the same augmented sets for as many passes as the
                    student made, from the general-distilled weights and from random weights
  4. speed          batch-1 / batch-32 CPU speed of teacher and student
+
+``--reuse RUN`` (quality_reuse.py) takes RUN's fine-tuned teachers instead of stage 2's fine-tuning (and
+with ``--only baselines`` its augmented sets and general student); the report's ``reused`` says what and
+from where. ``quality_seeds.py`` summarises several seeds' results.json.
 """
 
 from __future__ import annotations
@@ -37,7 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import quality_report  # noqa: E402
 import quality_stages as stages  # noqa: E402
-from quality_setup import TASKS, QualityConfig, missing_data, prepare_data, write_synthetic_data  # noqa: E402
+from quality_reuse import Reused, load_reused, run_tasks  # noqa: E402
+from quality_setup import ONLY, TASKS, QualityConfig, missing_data, prepare_data, write_synthetic_data  # noqa: E402
 
 from tinyzh.report import Reporter  # noqa: E402
 
@@ -79,47 +87,67 @@ STAGE_TIMES = {"pregen": "pregen", "pretrain": "teacher-pretrain", "finetune": "
 
 
 def run_quality(config: QualityConfig, results_dir: Path, notify: Notify = print) -> dict[str, Any]:
-    """Every stage of the module docstring; writes and returns the report dict."""
+    """Every stage of the module docstring (those ``config.only`` picks); writes and returns the report dict."""
     import torch
 
-    from tinyzh.recipe import load_recipe, run_recipe
-
     torch.set_num_threads(config.threads)
-    size, seed, out = config.shape, config.seed, config.output
+    reused = load_reused(config) if config.reuse else None  # refused before the work folder is touched
+    size, out = config.shape, config.output
     _fresh_work_dir(out)
     (out / "quality_config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
     timer = Timer(notify)
     with timer("data"):
         data_dir, vocab = prepare_data(config.data, out, size)
-    synonyms = config.data / "synonyms" / "cilin_ex.txt"
-    pretrained = config.pretrained_teacher
     runs: dict[str, Any] = {}
-    first: Path | None = None
-    for task in TASKS:  # the first task's run makes the teacher and general student the others reuse
-        overrides = stages.recipe_overrides(size, task, data_dir, vocab, synonyms if synonyms.is_file() else None,
-                                            out / task, seed, shared=first, pretrained=pretrained)  # fmt: skip
-        runs[task] = run_recipe(load_recipe(stages.RECIPE, overrides), Printer(notify))
-        first = first or out / task
-        for step in runs[task].steps:
-            timer.seconds[STAGE_TIMES[step.name].format(task=task)] = round(step.seconds, 1)
-    assert first is not None
-    with timer("baselines"):
-        # same data (the augmented sets) and budget (the student's passes over them), no teacher
-        aug_dir = stages.augmented_task_dir(data_dir, {t: out / t / "augment" / "train.json" for t in TASKS},
-                                            out / "data-augmented")  # fmt: skip
-        blank = stages.random_student(size, vocab, out, seed, first, pretrained)
-        baselines = stages.finetune(size, {"baseline_general": first / "student-general", "baseline_random": blank},
-                                    aug_dir, out / "baselines", size.student_lr, stages.student_passes(size), seed,
-                                    save=False)  # fmt: skip
+    if config.only != "baselines":
+        runs = _run_recipes(config, data_dir, vocab, reused, timer, notify)
+    baselines: dict[tuple[str, str], Any] = {}
+    if config.only != "recipe":
+        with timer("baselines"):
+            baselines = _baselines(config, data_dir, vocab, reused)
     with timer("speed"):
-        report = _report(config, data_dir, runs, baselines, out)
+        report = _report(config, data_dir, runs, baselines, reused)
     report["seconds"] = timer.seconds
-    mlm = next((s.summary for s in runs[TASKS[0]].steps if s.name == "pretrain"), None)
-    report["teacher_mlm_loss"] = None if mlm is None else round(mlm["loss"], 3)
-    report["teacher_label"] = ("teacher (MLM pre-trained, fine-tuned)" if pretrained is None
-                               else f"teacher ({pretrained.name}, fine-tuned)")  # fmt: skip
+    mlm = next((s.summary for r in runs.values() for s in r.steps if s.name == "pretrain"), None)
+    report["teacher_mlm_loss"] = (round(mlm["loss"], 3) if mlm else
+                                  reused.mlm_loss() if reused and config.pretrained_teacher is None else None)
+    report["teacher_label"] = ("teacher (MLM pre-trained, fine-tuned)" if config.pretrained_teacher is None
+                               else f"teacher ({config.pretrained_teacher.name}, fine-tuned)")  # fmt: skip
     quality_report.write(report, results_dir)
     return report
+
+
+def _run_recipes(config: QualityConfig, data_dir: Path, vocab: Path, reused: Reused | None, timer: Timer,
+                 notify: Notify) -> dict[str, Any]:
+    """``quality-best`` per task; the first task's run makes the teacher and general student the others reuse."""
+    from tinyzh.recipe import load_recipe, run_recipe
+
+    synonyms = config.data / "synonyms" / "cilin_ex.txt"
+    runs: dict[str, Any] = {}
+    first: Path | None = None
+    for task in config.tasks:
+        overrides = stages.recipe_overrides(config.shape, task, data_dir, vocab, synonyms if synonyms.is_file() else None,
+                                            config.output / task, config.seed, shared=first,
+                                            pretrained=config.pretrained_teacher, reused=reused)  # fmt: skip
+        runs[task] = run_recipe(load_recipe(stages.RECIPE, overrides), Printer(notify))
+        first = first or config.output / task
+        for step in runs[task].steps:
+            timer.seconds[STAGE_TIMES[step.name].format(task=task)] = round(step.seconds, 1)
+    return runs
+
+
+def _baselines(config: QualityConfig, data_dir: Path, vocab: Path, reused: Reused | None) -> dict[tuple[str, str], Any]:
+    """The student's shape fine-tuned without a teacher on the same augmented sets, for the student's passes:
+    from the general student and from random weights (this run's, or with ``--only baselines`` the reused run's)."""
+    size, out, tasks = config.shape, config.output, config.tasks
+    own = config.only != "baselines"
+    first = out / tasks[0] if own else reused.general_first  # type: ignore[union-attr]
+    augmented = {t: out / t / "augment" / "train.json" if own else reused.augmented(t) for t in tasks}  # type: ignore[union-attr]
+    aug_dir = stages.augmented_task_dir(data_dir, augmented, out / "data-augmented")
+    blank = stages.random_student(size, vocab, out, config.seed, first, config.pretrained_teacher)
+    models = {"baseline_general": first / "student-general", "baseline_random": blank}
+    return stages.finetune(size, models, aug_dir, out / "baselines", size.student_lr,
+                           stages.student_passes(size, tasks), config.seed, save=False)  # fmt: skip
 
 
 def _fresh_work_dir(out: Path) -> None:
@@ -135,45 +163,52 @@ def _fresh_work_dir(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _report(
-    config: QualityConfig, data_dir: Path, runs: dict[str, Any], baselines: Any, out: Path
-) -> dict[str, Any]:
+def _report(config: QualityConfig, data_dir: Path, runs: dict[str, Any], baselines: dict[tuple[str, str], Any],
+            reused: Reused | None) -> dict[str, Any]:
+    from tinyzh import plugins
     from tinyzh.evaluate.results import PairResult
+    from tinyzh.tasks.data import load_split
 
-    size = config.shape
+    size, out = config.shape, config.output
     tasks: dict[str, Any] = {}
-    for task in TASKS:
+    for task in config.tasks:
         dev = data_dir / task / "dev.json"
-        dirs = {"teacher": out / task / "finetune" / "teacher" / "models" / task, "student": out / task / "student"}
-        pairs = {  # the teacher as fine-tuned (its dev score then), the student as the recipe's eval scored it
-            "teacher": PairResult.load(out / task / "finetune" / "teacher" / "pairs" / f"{task}.json"),
-            "student": PairResult.load(out / task / "eval" / "student" / "pairs" / f"{task}.json"),
-            "baseline_general": baselines["baseline_general", task],
-            "baseline_random": baselines["baseline_random", task],
-        }
-        models = {
-            name: {"accuracy": round(p.dev_score, 4), "parameters": p.parameters} for name, p in pairs.items()
-        }
+        dirs, pairs = {}, {}
+        if runs:  # the teacher as fine-tuned (its dev score then), the student as the recipe's eval scored it
+            dirs["teacher"] = reused.task_teacher(task) if reused else out / task / "finetune" / "teacher" / "models" / task
+            dirs["student"] = out / task / "student"
+            pairs["teacher"] = PairResult.load(reused.teacher_pairs(task) if reused else
+                                               out / task / "finetune" / "teacher" / "pairs" / f"{task}.json")
+            pairs["student"] = PairResult.load(out / task / "eval" / "student" / "pairs" / f"{task}.json")
+        pairs |= {name: baselines[name, task] for name in ("baseline_general", "baseline_random") if baselines}
+        models = {name: {"accuracy": round(p.dev_score, 4), "parameters": p.parameters} for name, p in pairs.items()}
         for name, path in dirs.items():
             models[name]["size_bytes"] = stages.disk_bytes(path)
-            models[name]["examples_per_s"] = stages.speed(
-                path, task, dev, size.max_seq_len, size.speed_examples
-            )
-        augmented = next(s for s in runs[task].steps if s.name == "augment").summary
+            models[name]["examples_per_s"] = stages.speed(path, task, dev, size.max_seq_len, size.speed_examples)
+        augmented = out / task / "augment" / "train.json" if runs else reused.augmented(task)  # type: ignore[union-attr]
+        teacher = models.get("teacher", {}).get("accuracy")
+        plugin = plugins.get_task(task)
         tasks[task] = {
-            "n_train": pairs["teacher"].n_train, "n_dev": pairs["teacher"].n_dev,
-            "n_train_augmented": augmented["records"], "baseline_passes": stages.student_passes(size)[task],
-            "models": models,
-            "retention": quality_report.ratio(models["student"]["accuracy"], models["teacher"]["accuracy"]),
+            "n_train": len(load_split(data_dir / task / "train.json", plugin, "train")),
+            "n_dev": len(load_split(dev, plugin, "dev")), "n_train_augmented": _rows(augmented),
+            "baseline_passes": stages.student_passes(size)[task], "models": models,
+            "retention": quality_report.ratio(models["student"]["accuracy"], teacher) if runs else None,
             "speedup_batch_1": quality_report.ratio(models["student"]["examples_per_s"]["batch_1"],
-                                                    models["teacher"]["examples_per_s"]["batch_1"]),
+                                                    models["teacher"]["examples_per_s"]["batch_1"]) if runs else None,
         }  # fmt: skip
-    first = tasks[TASKS[0]]["models"]
+    first = tasks[config.tasks[0]]["models"]
     return {
-        "config": config.to_dict(), "tasks": tasks, "recipe": stages.RECIPE,
-        "parameter_ratio": round(first["student"]["parameters"] / first["teacher"]["parameters"], 4),
+        "config": config.to_dict(), "tasks": tasks, "recipe": stages.RECIPE, "only": config.only,
+        "reused": reused.to_dict() if reused else None,
+        "parameter_ratio": round(first["student"]["parameters"] / first["teacher"]["parameters"], 4) if runs else None,
         "threads": config.threads, "torch_threads_note": "CPU inference timed in this process, other work may share the cores",
     }  # fmt: skip
+
+
+def _rows(path: Path) -> int:
+    """Records of a JSON-lines file (an augmented training set)."""
+    with path.open(encoding="utf-8") as lines:
+        return sum(1 for line in lines if line.strip())
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -205,6 +240,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "(a BERT pre-trained here by masked LM) or a pretrained checkpoint folder",
     )
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--tasks", help=f"a comma-separated subset of {','.join(TASKS)} (default: all, or with "
+                        "--reuse the tasks of that run)")
+    parser.add_argument(
+        "--reuse",
+        type=Path,
+        metavar="RUN_DIR",
+        help="take the fine-tuned teachers (and their dev scores) of an earlier run's --work folder of the same "
+        "teacher, data and size settings instead of fine-tuning again (see quality_reuse.py)",
+    )
+    parser.add_argument(
+        "--only",
+        default="all",
+        choices=ONLY,
+        help="recipe: teacher and student without the baselines; baselines: the baselines alone, on the "
+        "--reuse run's augmented sets and general student (another seed of them)",
+    )
     parser.add_argument(
         "--synthetic",
         action="store_true",
@@ -232,6 +283,12 @@ def _overrides(items: list[str]) -> dict[str, Any]:
     return values
 
 
+def _tasks(option: str | None, reuse: Path | None) -> tuple[str, ...]:
+    if option is not None:
+        return tuple(t.strip() for t in option.split(",") if t.strip())
+    return run_tasks(reuse) if reuse else TASKS
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     data = args.data
@@ -242,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: {why} (see ../shared/data/README.md, or run --size tiny --synthetic)")
         return 0
     config = QualityConfig(data=data, output=args.work, size=args.size, seed=args.seed, threads=args.threads,
-                           overrides=_overrides(args.set), teacher=args.teacher)  # fmt: skip
+                           overrides=_overrides(args.set), teacher=args.teacher, reuse=args.reuse, only=args.only,
+                           tasks=_tasks(args.tasks, args.reuse))  # fmt: skip
     start = time.perf_counter()
     report = run_quality(config, args.results)
     print(quality_report.markdown(report))
@@ -250,5 +308,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def cli(argv: list[str] | None = None) -> int:
+    """``main`` with a user error as one line on stderr and exit status 1, as the tinyzh CLI does."""
+    from tinyzh.errors import TinyzhError
+
+    try:
+        return main(argv)
+    except TinyzhError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli())

@@ -30,14 +30,15 @@ def _percent(value: float | None) -> str:
 def task_rows(task: str, result: dict[str, Any], teacher_label: str | None = None) -> list[tuple[str, ...]]:
     rows = []
     labels = {**LABELS, "teacher": teacher_label or LABELS["teacher"]}
-    for name in LABELS:
+    teacher = result["models"].get("teacher", {}).get("accuracy")  # absent with --only baselines
+    for name in [n for n in LABELS if n in result["models"]]:
         model = result["models"][name]
         speed = model.get("examples_per_s") or {}
         rows.append((
             task, labels[name], f"{model['parameters'] / 1e6:.2f}M",
             f"{model['size_bytes'] / 1e6:.1f}" if model.get("size_bytes") else SAME,
             f"{speed['batch_1']:.0f}" if speed else SAME, f"{speed['batch_32']:.0f}" if speed else SAME,
-            f"{model['accuracy']:.1%}", _percent(ratio(model["accuracy"], result["models"]["teacher"]["accuracy"])),
+            f"{model['accuracy']:.1%}", _percent(ratio(model["accuracy"], teacher) if teacher is not None else None),
         ))  # fmt: skip
     return rows
 
@@ -46,21 +47,37 @@ def markdown(report: dict[str, Any]) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for task, result in report["tasks"].items():
         lines += ["| " + " | ".join(cells) + " |" for cells in task_rows(task, result, report.get("teacher_label"))]
-    lines += ["", summary_line(report), "", baseline_line(report), "", stage_line(report)]
+    lines += ["", summary_line(report)]
+    if any("baseline_random" in r["models"] for r in report["tasks"].values()):
+        lines += ["", baseline_line(report)]
+    lines += ["", stage_line(report)]
+    if report.get("reused"):
+        lines += ["", reused_line(report)]
     return "\n".join(lines) + "\n"
 
 
+def reused_line(report: dict[str, Any]) -> str:
+    reused = report["reused"]
+    origin = reused["teachers_from"]
+    teachers = f" (which took them from {origin})" if origin != reused["from"] else ""
+    return (f"Reused from {reused['from']} (seed {reused['seed']}), not made in this run: "
+            f"{', '.join(reused['parts'])}{teachers}.")  # fmt: skip
+
+
 def summary_line(report: dict[str, Any]) -> str:
+    if report.get("parameter_ratio") is None:  # --only baselines: no student to compare
+        return f"Baselines only (seed {report['config']['seed']}): no teacher or student in this run."
     parts = []
     for task, result in report["tasks"].items():
         models = result["models"]
         beats = all(
             models["student"]["accuracy"] > models[b]["accuracy"]
-            for b in ("baseline_general", "baseline_random")
+            for b in ("baseline_general", "baseline_random") if b in models
         )
         speedup = result.get("speedup_batch_1")
-        parts.append(f"{task}: retention {_percent(result['retention'])}, "
-                     f"{'beats' if beats else 'does not beat'} both baselines"
+        against = ("no baselines run (--only recipe)" if "baseline_random" not in models
+                   else "beats both baselines" if beats else "does not beat both baselines")
+        parts.append(f"{task}: retention {_percent(result['retention'])}, {against}"
                      + (f", {speedup:.1f}x the teacher's batch-1 speed" if speedup else ""))  # fmt: skip
     ratio = report["parameter_ratio"]
     return f"Student / teacher parameters: 1/{1 / ratio:.1f}. " + "; ".join(parts) + "."
@@ -88,16 +105,18 @@ def chart(report: dict[str, Any], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     tasks = list(report["tasks"])
+    names = [n for n in LABELS if n in report["tasks"][tasks[0]]["models"]]
     fig, ax = plt.subplots(figsize=(8, 4))
-    width = 0.8 / len(LABELS)
-    for i, name in enumerate(LABELS):
+    width = 0.8 / len(names)
+    for i, name in enumerate(names):
         values = [100 * report["tasks"][t]["models"][name]["accuracy"] for t in tasks]
         bars = ax.bar([x + i * width for x in range(len(tasks))], values, width, label=LABELS[name])
         ax.bar_label(bars, fmt="%.1f", fontsize=7)
-    ax.set_xticks([x + width * (len(LABELS) - 1) / 2 for x in range(len(tasks))], tasks)
+    ax.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(tasks))], tasks)
     ax.set_ylabel("dev accuracy (%)")
-    ax.set_title(f"tinyzh compression quality ({report['config']['size']}), student 1/"
-                 f"{1 / report['parameter_ratio']:.1f} of the teacher's parameters")  # fmt: skip
+    ratio = report.get("parameter_ratio")
+    ax.set_title(f"tinyzh compression quality ({report['config']['size']})"
+                 + (f", student 1/{1 / ratio:.1f} of the teacher's parameters" if ratio else ""))  # fmt: skip
     top = max(100 * m["accuracy"] for t in tasks for m in report["tasks"][t]["models"].values())
     ax.set_ylim(0, max(top, 1) * 1.4)  # room for the legend above the bars
     ax.legend(fontsize=7, loc="upper center", ncol=2)

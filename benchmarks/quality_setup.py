@@ -42,6 +42,9 @@ TASKS = ("tnews", "ocnli", "iflytek")
 VOCAB = Path("vocab/bert-base-chinese/vocab.txt")
 PRETRAINED = Path("models/multilingual-e5-small-zh")
 TEACHERS = ("auto", "scratch")  # or a checkpoint folder
+# --only: everything; the recipe (teacher and student) without the baselines; the baselines alone, on the
+# augmented sets and general student of the --reuse run (another seed of them, cheaply)
+ONLY = ("all", "recipe", "baselines")
 
 
 @dataclass(frozen=True)
@@ -135,9 +138,23 @@ class QualityConfig:
     threads: int = 2
     overrides: dict[str, Any] = field(default_factory=dict)  # QualitySize fields set from the command line
     teacher: str = "auto"  # auto | scratch | a checkpoint folder (see the module docstring)
+    tasks: tuple[str, ...] = TASKS  # a subset of TASKS, run and reported in TASKS order
+    reuse: Path | None = None  # an earlier run's --work folder whose fine-tuned teachers are taken (quality_reuse)
+    only: str = "all"  # one of ONLY
 
     def __post_init__(self) -> None:
         self.data, self.output = Path(self.data), Path(self.output)
+        self.reuse = Path(self.reuse) if self.reuse is not None else None
+        unknown_tasks = [t for t in self.tasks if t not in TASKS]
+        if unknown_tasks or not self.tasks:
+            raise ConfigError(f"--tasks {','.join(self.tasks)!r}: expected a comma-separated subset of "
+                              f"{','.join(TASKS)}")
+        self.tasks = tuple(t for t in TASKS if t in self.tasks)
+        if self.only not in ONLY:
+            raise ConfigError(f"--only {self.only!r}: expected one of {', '.join(ONLY)}")
+        if self.only == "baselines" and self.reuse is None:
+            raise ConfigError("--only baselines needs --reuse RUN_DIR: the baselines train on that run's augmented "
+                              "sets and start from its general student")
         if self.size not in SIZES:
             raise ConfigError(f"--size {self.size!r}: expected one of {', '.join(SIZES)}")
         if self.teacher not in TEACHERS and not (Path(self.teacher) / "config.json").is_file():
@@ -170,6 +187,7 @@ class QualityConfig:
         teacher = self.pretrained_teacher
         return {"data": str(self.data), "output": str(self.output), "size": self.size, "seed": self.seed,
                 "threads": self.threads, "teacher": str(teacher) if teacher else "scratch",
+                "tasks": list(self.tasks), "reuse": str(self.reuse) if self.reuse else None, "only": self.only,
                 "settings": asdict(self.shape)}  # fmt: skip
 
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from quality_reuse import Reused
 from quality_setup import TASKS, QualitySize
 
 
@@ -29,11 +30,14 @@ RECIPE = "quality-best"
 
 
 def recipe_overrides(size: QualitySize, task: str, data_dir: Path, vocab: Path, synonyms: Path | None,
-                     output: Path, seed: int, shared: Path | None = None, pretrained: Path | None = None) -> list[str]:
+                     output: Path, seed: int, shared: Path | None = None, pretrained: Path | None = None,
+                     reused: Reused | None = None) -> list[str]:
     """``--set`` values that give the ``quality-best`` recipe this run's data and budgets for ``task``.
 
     ``shared``: the first task's run, whose teacher and general student the later tasks reuse (only
     the task stages run again). ``pretrained``: the teacher's folder when it is not made here.
+    ``reused``: an earlier run whose fine-tuned teacher (and masked-LM teacher) this run takes: no
+    ``finetune`` (nor ``pretrain``) stage, the recipe's ``task_teacher`` is that teacher.
     """
     values = _teacher_values(size, task, vocab, pretrained)
     shape = size.student if pretrained is None else size.pretrained_student
@@ -61,9 +65,13 @@ def recipe_overrides(size: QualitySize, task: str, data_dir: Path, vocab: Path, 
         overrides.append(f"student={{ layers = {shape.layers}, hidden = {shape.hidden}, heads = {shape.heads}, "
                          f"intermediate = {shape.intermediate} }}")
     else:
-        teacher = pretrained or shared / "teacher-mlm"
-        overrides += ["pregen.enabled=false", "pretrain.enabled=false", "distill_general.enabled=false",
-                      f"teacher={json.dumps(str(teacher))}", f"student={json.dumps(str(shared / 'student-general'))}"]
+        overrides += ["pregen.enabled=false", "distill_general.enabled=false",
+                      f"student={json.dumps(str(shared / 'student-general'))}"]
+    mlm = reused.mlm_teacher if reused else shared / "teacher-mlm" if shared else None
+    if pretrained is None and mlm is not None:  # the masked-LM teacher made earlier, for general distillation
+        overrides += ["pretrain.enabled=false", f"teacher={json.dumps(str(mlm))}"]
+    if reused is not None:
+        overrides += ["finetune.enabled=false", f"task_teacher={json.dumps(str(reused.task_teacher(task)))}"]
     return overrides
 
 
@@ -124,13 +132,13 @@ def finetune(
     save: bool,
 ) -> dict[tuple[str, str], Any]:
     """``tinyzh eval`` (``--save-models`` when ``save``) of ``models`` on ``data_dir/<task>/train.json``,
-    one call per task (each task has its own epochs); ``{(model, task): PairResult}``."""
+    one call per task of ``epochs`` (each task has its own); ``{(model, task): PairResult}``."""
     from tinyzh.evaluate.config import EvalConfig, ModelSpec
     from tinyzh.evaluate.runner import run_eval
 
     specs = [ModelSpec(name, str(path)) for name, path in models.items()]
     results = {}
-    for task in TASKS:
+    for task in epochs:
         summary = run_eval(EvalConfig(
             models=specs, tasks=[task], data_dir=data_dir, output=output, epochs=epochs[task], lr=lr,
             batch_size=size.batch_size, max_seq_len=size.max_seq_len, save_models=save, seed=seed,
@@ -139,10 +147,10 @@ def finetune(
     return results
 
 
-def student_passes(size: QualitySize) -> dict[str, float]:
+def student_passes(size: QualitySize, tasks: tuple[str, ...] = TASKS) -> dict[str, float]:
     """Passes over the augmented set the distilled student makes (two steps of ``task_epochs``): the
     baselines' budget, so they train on the same data for as long."""
-    return {task: 2.0 * size.task_epochs[task] for task in TASKS}
+    return {task: 2.0 * size.task_epochs[task] for task in tasks}
 
 
 def augmented_task_dir(data_dir: Path, augmented: dict[str, Path], output: Path) -> Path:

@@ -36,6 +36,8 @@ TOP_KEYS = {
     "output": "the run's folder; every stage writes a subfolder of it",
     "seed": "the seed of every stage",
     "teacher": "hub name or directory of the teacher (replaced by [pretrain]'s output when that stage runs)",
+    "task_teacher": "a teacher already fine-tuned on the task, for distill_task and eval when [finetune] does not "
+                    "run (the general stages keep the teacher)",
     "student": "a preset (tinybert-4), a config.json or checkpoint directory, or a table with layers, hidden, "
                "heads, intermediate",
     "tokenizer": "the tokenizer of pregen (default: the teacher's; [vocab]'s output when that stage runs)",
@@ -48,9 +50,9 @@ TOP_KEYS = {
 }
 # The type each top-level key must have (``student`` may also be a shape table, ``corpus`` one string).
 TOP_TYPES: dict[str, tuple[type, ...]] = {
-    "name": (str,), "description": (str,), "output": (str,), "seed": (int,), "teacher": (str,), "student": (str,),
-    "tokenizer": (str,), "corpus": (list, str), "task": (str,), "data_dir": (str,), "max_seq_len": (int,),
-    "threads": (int,), "report_to": (str,),
+    "name": (str,), "description": (str,), "output": (str,), "seed": (int,), "teacher": (str,),
+    "task_teacher": (str,), "student": (str,), "tokenizer": (str,), "corpus": (list, str), "task": (str,),
+    "data_dir": (str,), "max_seq_len": (int,), "threads": (int,), "report_to": (str,),
 }
 SHAPE_KEYS = ("layers", "hidden", "heads", "intermediate")
 BUNDLED = Path(__file__).resolve().parents[1] / "data" / "recipes"

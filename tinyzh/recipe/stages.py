@@ -30,7 +30,7 @@ _EVAL_WIRED = {"models": "the models of the earlier stages", "tasks": "the top-l
                "data_dir": "the top-level data_dir", "output": "OUTPUT/<stage>", "no_train": "the stage",
                "save_models": "the stage", "force": "the stage", "extra": "nothing"}
 _DISTILL_WIRED = {"stage": "the stage", "data": "the earlier stages", "output": "OUTPUT/<stage>",
-                  "teacher": "the top-level teacher or an earlier stage", "task": "the top-level task",
+                  "teacher": "the top-level teacher or task_teacher, or an earlier stage", "task": "the top-level task",
                   "dev": "the task's dev file", "resume": "the runner (it resumes)", "student": "the earlier stages"}
 WIRED: dict[str, dict[str, str]] = {
     "pregen": {"corpus": "the top-level corpus or [data]", "output": "OUTPUT/pregen", "overwrite": "the runner",
@@ -144,7 +144,7 @@ def _wiring(recipe: Recipe) -> Wiring:
     data_dir = recipe.get("data_dir")
     return Wiring(Path(out), int(recipe.get("seed", 0)), teacher, recipe.get("tokenizer"), student, paths,
                   recipe.get("task"), Path(data_dir) if data_dir else None, recipe.get("max_seq_len"),
-                  recipe.get("threads"))
+                  recipe.get("threads"), task_teacher=recipe.get("task_teacher"))
 
 
 def _need(recipe: Recipe, stage: str, value: Any, key: str, why: str) -> Any:
