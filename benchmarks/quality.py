@@ -182,6 +182,9 @@ def _report(config: QualityConfig, data_dir: Path, runs: dict[str, Any], baselin
             pairs["student"] = PairResult.load(out / task / "eval" / "student" / "pairs" / f"{task}.json")
         pairs |= {name: baselines[name, task] for name in ("baseline_general", "baseline_random") if baselines}
         models = {name: {"accuracy": round(p.dev_score, 4), "parameters": p.parameters} for name, p in pairs.items()}
+        if reused and runs:  # the recipe's eval scored the reused teacher again: the same model, the same score
+            rescored = PairResult.load(out / task / "eval" / "teacher" / "pairs" / f"{task}.json")
+            models["teacher"]["rescored_accuracy"] = round(rescored.dev_score, 4)
         for name, path in dirs.items():
             models[name]["size_bytes"] = stages.disk_bytes(path)
             models[name]["examples_per_s"] = stages.speed(path, task, dev, size.max_seq_len, size.speed_examples)

@@ -104,8 +104,12 @@ def load_reused(config: QualityConfig) -> Reused:
 
 
 def run_tasks(run: Path) -> tuple[str, ...]:
-    """The tasks an earlier run made (all of TASKS when its config predates ``tasks``)."""
-    return tuple(_read_config(run).get("tasks", TASKS))
+    """The tasks an earlier run made (all of TASKS when its config predates ``tasks``, or is unreadable:
+    :func:`load_reused` then says what is wrong with it)."""
+    try:
+        return tuple(_read_config(run).get("tasks", TASKS))
+    except ConfigError:
+        return TASKS
 
 
 def _read_config(run: Path) -> dict[str, Any]:

@@ -12,31 +12,10 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
 import quality  # noqa: E402
-from quality_setup import PRETRAINED, TASKS, QualityConfig, trim_vocab, write_synthetic_data  # noqa: E402
+from quality_setup import PRETRAINED, TASKS, QualityConfig, trim_vocab  # noqa: E402
 from quality_stages import augmented_task_dir, layer_map  # noqa: E402
 
 MODELS = ("teacher", "student", "baseline_general", "baseline_random")
-
-
-@pytest.fixture(scope="module")
-def data_with_e5(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The synthetic data plus a tiny random stand-in for the shared e5 where ``--teacher auto`` looks:
-    a SentencePiece tokenizer (pad id 1), a ``BertModel`` of 2 x 48 with e5's 12 heads, no MLM head."""
-    from tests.tiny import save_tiny_model, write_spm_tokenizer
-
-    data = write_synthetic_data(tmp_path_factory.mktemp("quality-data") / "data")
-    spm = write_spm_tokenizer(data.parent / "spm")
-    save_tiny_model(data / PRETRAINED, spm, layers=2, hidden=48, heads=12, max_len=64)
-    return data
-
-
-@pytest.fixture(scope="module")
-def tiny_run(data_with_e5: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("quality")
-    argv = ["--size", "tiny", "--data", str(data_with_e5), "--work", str(out / "work"), "--results",
-            str(out / "results"), "--threads", "1"]  # fmt: skip
-    assert quality.main(argv) == 0
-    return out / "results"
 
 
 def test_tiny_run_writes_every_report_file(tiny_run: Path) -> None:
