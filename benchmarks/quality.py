@@ -139,15 +139,22 @@ def _run_recipes(config: QualityConfig, data_dir: Path, vocab: Path, reused: Reu
 def _baselines(config: QualityConfig, data_dir: Path, vocab: Path, reused: Reused | None) -> dict[tuple[str, str], Any]:
     """The student's shape fine-tuned without a teacher on the same augmented sets, for the student's passes:
     from the general student and from random weights (this run's, or with ``--only baselines`` the reused run's)."""
-    size, out, tasks = config.shape, config.output, config.tasks
-    own = config.only != "baselines"
-    first = out / tasks[0] if own else reused.general_first  # type: ignore[union-attr]
-    augmented = {t: out / t / "augment" / "train.json" if own else reused.augmented(t) for t in tasks}  # type: ignore[union-attr]
+    size, out = config.shape, config.output
+    first, augmented = _student_sources(config, reused)
     aug_dir = stages.augmented_task_dir(data_dir, augmented, out / "data-augmented")
     blank = stages.random_student(size, vocab, out, config.seed, first, config.pretrained_teacher)
     models = {"baseline_general": first / "student-general", "baseline_random": blank}
     return stages.finetune(size, models, aug_dir, out / "baselines", size.student_lr,
-                           stages.student_passes(size, tasks), config.seed, save=False)  # fmt: skip
+                           stages.student_passes(size, config.tasks), config.seed, save=False)  # fmt: skip
+
+
+def _student_sources(config: QualityConfig, reused: Reused | None) -> tuple[Path, dict[str, Path]]:
+    """The folder of the first task's recipe run (general student, student config) and each task's
+    augmented set: this run's, or the reused run's with ``--only baselines``."""
+    if reused is not None and reused.baselines:
+        return reused.general_first, {t: reused.augmented(t) for t in config.tasks}
+    out = config.output
+    return out / config.tasks[0], {t: out / t / "augment" / "train.json" for t in config.tasks}
 
 
 def _fresh_work_dir(out: Path) -> None:
@@ -170,6 +177,7 @@ def _report(config: QualityConfig, data_dir: Path, runs: dict[str, Any], baselin
     from tinyzh.tasks.data import load_split
 
     size, out = config.shape, config.output
+    augmented = _student_sources(config, reused)[1]
     tasks: dict[str, Any] = {}
     for task in config.tasks:
         dev = data_dir / task / "dev.json"
@@ -188,12 +196,11 @@ def _report(config: QualityConfig, data_dir: Path, runs: dict[str, Any], baselin
         for name, path in dirs.items():
             models[name]["size_bytes"] = stages.disk_bytes(path)
             models[name]["examples_per_s"] = stages.speed(path, task, dev, size.max_seq_len, size.speed_examples)
-        augmented = out / task / "augment" / "train.json" if runs else reused.augmented(task)  # type: ignore[union-attr]
         teacher = models.get("teacher", {}).get("accuracy")
         plugin = plugins.get_task(task)
         tasks[task] = {
             "n_train": len(load_split(data_dir / task / "train.json", plugin, "train")),
-            "n_dev": len(load_split(dev, plugin, "dev")), "n_train_augmented": _rows(augmented),
+            "n_dev": len(load_split(dev, plugin, "dev")), "n_train_augmented": _rows(augmented[task]),
             "baseline_passes": stages.student_passes(size)[task], "models": models,
             "retention": quality_report.ratio(models["student"]["accuracy"], teacher) if runs else None,
             "speedup_batch_1": quality_report.ratio(models["student"]["examples_per_s"]["batch_1"],
