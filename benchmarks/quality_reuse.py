@@ -46,6 +46,7 @@ class Reused:
     general_first: Path  # run's first task folder (its general student and student-config.json)
     baselines: bool  # --only baselines: the augmented sets and general student are reused, no teacher
     scratch: bool = False  # the masked-LM teacher is reused too
+    teachers_seed: int = 0  # the seed of the run that fine-tuned the teachers
 
     def task_teacher(self, task: str) -> Path:
         return self.teachers / task / "finetune" / "teacher" / "models" / task
@@ -75,7 +76,8 @@ class Reused:
     def to_dict(self) -> dict[str, Any]:
         parts = (["augmented sets", "general student"] if self.baselines  # the recipe does not run
                  else ["fine-tuned teachers and their dev scores"] + (["masked-LM teacher"] if self.scratch else []))
-        return {"from": str(self.run), "seed": self.seed, "teachers_from": str(self.teachers), "parts": parts}
+        return {"from": str(self.run), "seed": self.seed, "teachers_from": str(self.teachers),
+                "teachers_seed": self.teachers_seed, "parts": parts}
 
 
 def load_reused(config: QualityConfig) -> Reused:
@@ -153,7 +155,7 @@ def _reused(run: Path, earlier: dict[str, Any], baselines: bool, scratch: bool) 
     origin = _read_config(teachers) if teachers != run else earlier
     first = teachers / origin.get("tasks", TASKS)[0]
     return Reused(run, int(earlier.get("seed", 0)), teachers, first, run / earlier.get("tasks", TASKS)[0],
-                  baselines, scratch)
+                  baselines, scratch, int(origin.get("seed", 0)))
 
 
 def _check_files(where: str, reused: Reused, config: QualityConfig) -> None:

@@ -48,9 +48,12 @@ def spread(values: list[float]) -> dict[str, Any]:
 
 
 def _teacher_origin(report: dict[str, Any]) -> str:
-    """Where a run's teacher was fine-tuned: its own work folder, or the one it reused."""
+    """The run that fine-tuned a run's teacher, as work folder and seed: its own, or the one it reused
+    (several runs may share a --work folder, one after the other, with other seeds)."""
     reused = report.get("reused") or {}
-    return str(reused.get("teachers_from") or report["config"]["output"])
+    if reused.get("teachers_from"):
+        return f"{reused['teachers_from']} seed {reused.get('teachers_seed', reused.get('seed'))}"
+    return f"{report['config']['output']} seed {report['config'].get('seed')}"
 
 
 def summarise(reports: list[dict[str, Any]]) -> dict[str, Any]:

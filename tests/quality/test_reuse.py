@@ -32,7 +32,7 @@ def test_reuse_takes_the_fine_tuned_teachers_of_a_subset_of_tasks(
     report, before = _read(tmp_path / "results" / "results.json"), _read(tiny_run / "results.json")
     assert list(report["tasks"]) == ["tnews", "ocnli"]  # TASKS order, iflytek not run
     assert report["config"]["tasks"] == ["tnews", "ocnli"] and report["config"]["seed"] == 1
-    assert report["reused"] == {"from": str(earlier), "seed": 0, "teachers_from": str(earlier),
+    assert report["reused"] == {"from": str(earlier), "seed": 0, "teachers_from": str(earlier), "teachers_seed": 0,
                                 "parts": ["fine-tuned teachers and their dev scores"]}  # fmt: skip
     assert not any(name.startswith("teacher-finetune") for name in report["seconds"])
     for task in ("tnews", "ocnli"):
@@ -89,6 +89,7 @@ def test_the_scratch_teacher_is_reused_with_its_masked_lm_teacher_and_passed_on(
     assert last["teacher_mlm_loss"] == first["teacher_mlm_loss"] > 0  # read from the run that trained it
     origin = runs[0] / "work"
     assert last["reused"]["from"] == str(runs[1] / "work") and last["reused"]["teachers_from"] == str(origin)
+    assert (last["reused"]["seed"], last["reused"]["teachers_seed"]) == (1, 0)
     assert "masked-LM teacher" in last["reused"]["parts"]
     work = runs[2] / "work" / "ocnli"
     assert _read(work / "student-general" / "distill_config.json")["teacher"] == str(origin / "ocnli" / "teacher-mlm")

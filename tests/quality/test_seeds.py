@@ -33,7 +33,7 @@ def _three_seeds(tmp_path: Path) -> list[Path]:
         # seed 1 reused seed 0's teacher: the same teacher, counted once
         _write(tmp_path / "s1", 1, {"tnews": {**full, "student": 0.50, "baseline_random": 0.41},
                                     "ocnli": {"teacher": 0.6, "student": 0.62, "baseline_random": 0.58}},
-               reused={"from": "/runs/s0", "teachers_from": "/runs/s0"}),
+               reused={"from": "/runs/s0", "seed": 0, "teachers_from": "/runs/s0", "teachers_seed": 0}),
         # seed 2: baselines only
         _write(tmp_path / "s2", 2, {"tnews": {"baseline_general": 0.42, "baseline_random": 0.45},
                                     "ocnli": {"baseline_random": 0.60}}),
@@ -66,6 +66,16 @@ def test_warnings_for_mixed_settings_and_shared_seeds(tmp_path: Path) -> None:
     assert summary["warnings"] == ["settings differ between the runs: general_steps",
                                    "some runs share a seed ([0, 0]); their spread is not a seed's"]  # fmt: skip
     assert summary["tasks"]["tnews"]["beats_by_2se"] is None  # no baseline to compare with
+
+
+def test_teachers_of_other_seeds_in_one_work_folder_all_count(tmp_path: Path) -> None:
+    folders = [_write(tmp_path / f"s{seed}", seed, {"tnews": {"teacher": 0.5 + seed / 100}}) for seed in range(3)]
+    for folder in folders:  # the default --work, reused by each seed in turn
+        report = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+        report["config"]["output"] = "/tmp/tinyzh-quality"
+        (folder / "results.json").write_text(json.dumps(report), encoding="utf-8")
+    teacher = quality_seeds.summarise(quality_seeds.load(folders))["tasks"]["tnews"]["models"]["teacher"]
+    assert teacher["runs"] == 3 and teacher["mean"] == pytest.approx(0.51)
 
 
 def test_the_script_prints_and_writes_the_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
