@@ -23,6 +23,13 @@ examples) is estimated from them. Usage::
     python benchmarks/distill.py                                   # general, fp32 + bf16
     python benchmarks/distill.py --peer /work/peer --pairs 2       # side by side with TinyBERT
     python benchmarks/distill.py --stages general task --steps 3 --warmup 1
+    python benchmarks/distill.py --compile --precisions bf16        # eager vs torch.compile, side by side
+
+With ``--compile`` each precision (and task step) gets a second, compiled row: the same shapes and
+precision, built through ``tinyzh.distill.compiler`` as ``tinyzh distill --compile`` does, timed in
+turn with the eager row (``--pairs`` rounds); it prints the eager/compiled ratio and the compile time
+(dynamo + inductor, and the whole first step) with the CPU's name and flags. It needs a C++ compiler
+and writes inductor's cache to ``~/.cache/tinyzh/inductor`` (``TORCHINDUCTOR_CACHE_DIR``).
 """
 
 from __future__ import annotations
@@ -123,17 +130,32 @@ def synthetic_batch(batch: int, seq: int, num_labels: int = 0) -> dict[str, torc
 
 
 class StepBench:
-    """One phase, its optimizer and a fixed batch: FLOPs counted once, then timed on demand."""
+    """One phase, its optimizer and a fixed batch: FLOPs counted once, then timed on demand.
 
-    def __init__(self, stage: str, precision: str, batch: int, seq: int) -> None:
+    ``compiled``: the phase's micro-batch through ``tinyzh.distill.compiler.compile_terms`` (what
+    ``--compile`` runs); its first step, which compiles, is timed here, and ``flops`` (the eager
+    bench's count, same shapes) is taken as given.
+    """
+
+    def __init__(self, stage: str, precision: str, batch: int, seq: int, compiled: bool = False,
+                 flops: int | None = None) -> None:
         from torch.utils.flop_counter import FlopCounterMode
 
+        from tinyzh.distill.compiler import CompileClock, compile_terms
         from tinyzh.distill.trainer import build_optimizer, optimizer_step
 
         self._step = optimizer_step
         self.phase = build(precision, batch, stage)
         self.optim = build_optimizer(self.phase, total=10_000)
         self.batch = synthetic_batch(batch, seq, TNEWS_LABELS if stage != "general" else 0)
+        self.compile_report: dict | None = None
+        if compiled:
+            self.phase.compiled = compile_terms(self.phase)
+            clock, start = CompileClock(), time.perf_counter()
+            self.step()
+            self.compile_report = {**clock.report(), "first_step_s": time.perf_counter() - start}
+            self.flops = flops or 0
+            return
         counter = FlopCounterMode(display=False)
         with counter:
             self.step()
@@ -207,29 +229,45 @@ def tqdm_seconds_per_step(line: str) -> float:
     return float(value) if unit == "s/it" else 1 / float(value)
 
 
+def compile_line(what: str, eager_s: float, compiled: StepBench, compiled_s: float) -> str:
+    """The compiled row's ratio to the eager one and its compile time, with the machine."""
+    report = compiled.compile_report or {}
+    return (f"{what}: compiled {compiled_s:.3f} vs eager {eager_s:.3f} s/step = {eager_s / compiled_s:.2f}x; "
+            f"compile {report.get('seconds', 0):.0f} s ({report.get('graphs', 0)} graph(s); first step "
+            f"{report.get('first_step_s', 0):.0f} s; cache {report.get('cache_dir')}) {machine_line()}")
+
+
 def general(opts: argparse.Namespace, peaks: dict[str, float], tmp: Path) -> None:
     print(f"general stage: threads {opts.threads}, batch {opts.batch_size}, seq {opts.seq_len}")
     benches = {p: StepBench("general", p, opts.batch_size, opts.seq_len) for p in opts.precisions}
+    if opts.compile:  # same shapes, same precision, timed in turn with the eager rows
+        benches |= {f"{p} compiled": StepBench("general", p, opts.batch_size, opts.seq_len, compiled=True,
+                                               flops=benches[p].flops) for p in opts.precisions}
     commands = {f"tinyzh {p}": (lambda b=b: {"seconds": b.seconds_per_step(opts.steps, opts.warmup)})
                 for p, b in benches.items()}
     if opts.peer is not None:
         commands = {"TinyBERT": peers_step(opts, tmp), **commands}
-    runs = alternate(commands, opts.pairs if opts.peer is not None else 1)
-    for precision, bench in benches.items():
-        seconds = median(runs[f"tinyzh {precision}"])
+    runs = alternate(commands, opts.pairs if opts.peer is not None or opts.compile else 1)
+    for label, bench in benches.items():
+        precision = bench.phase.precision.name
+        seconds = median(runs[f"tinyzh {label}"])
         rate = bench.flops / seconds
         of_bf16 = f" ({rate / peaks['bf16']:.0%} of bf16's)" if "bf16" in peaks else ""
-        print(f"{precision}: {seconds:.2f} s/step, {opts.batch_size / seconds:.2f} samples/s, "
+        print(f"{label}: {seconds:.2f} s/step, {opts.batch_size / seconds:.2f} samples/s, "
               f"{bench.flops / 1e12:.3f} TFLOP/step, {rate / 1e9:.0f} GFLOP/s = {rate / peaks[precision]:.0%} of the "
               f"{precision} matmul peak{of_bf16} {machine_line()}")
+    if opts.compile:
+        for p in opts.precisions:
+            print(compile_line(f"general {p}", median(runs[f"tinyzh {p}"]), benches[f"{p} compiled"],
+                               median(runs[f"tinyzh {p} compiled"])))
     if opts.peer is None:
         print(NO_PEER)
         return
     print(f"TinyBERT general_distill.py fp32 (tqdm's smoothed rate after {opts.peer_seconds} s): "
           + ", ".join(f"{r['seconds']:.2f} s/step" for r in runs["TinyBERT"]))
-    for precision in benches:
-        print(ratio_line(f"general distillation step, tinyzh {precision} vs TinyBERT fp32", runs["TinyBERT"],
-                         runs[f"tinyzh {precision}"], unit="s/step"))
+    for label in benches:
+        print(ratio_line(f"general distillation step, tinyzh {label} vs TinyBERT fp32", runs["TinyBERT"],
+                         runs[f"tinyzh {label}"], unit="s/step"))
 
 
 def tnews_lengths(max_len: int) -> list[int]:
@@ -267,7 +305,22 @@ def task(opts: argparse.Namespace, peaks: dict[str, float]) -> None:
             print(f"{stage} {precision}: {seconds:.3f} s/step (teacher forward {teacher:.3f} s, {teacher / seconds:.0%}), "
                   f"{rate / 1e9:.0f} GFLOP/s = {rate / peaks[precision]:.0%} of the {precision} matmul peak; epoch "
                   f"~{steps * seconds / 60:.0f} min {machine_line()}")
+            if opts.compile:
+                task_compiled(opts, stage, precision, seq, bench, seconds, peaks)
             del bench
+
+
+def task_compiled(opts: argparse.Namespace, stage: str, precision: str, seq: int, eager: StepBench,
+                  eager_s: float, peaks: dict[str, float]) -> None:
+    """The compiled row of a task step, timed in turn with the eager one (``--pairs`` rounds)."""
+    bench = StepBench(stage, precision, opts.batch_size, seq, compiled=True, flops=eager.flops)
+    runs = alternate({"eager": lambda: {"seconds": eager.seconds_per_step(opts.steps, opts.warmup)},
+                      "compiled": lambda: {"seconds": bench.seconds_per_step(opts.steps, opts.warmup)}}, opts.pairs)
+    eager_s, seconds = median(runs["eager"]), median(runs["compiled"])
+    rate = bench.flops / seconds
+    print(f"{stage} {precision} compiled: {seconds:.3f} s/step, {rate / 1e9:.0f} GFLOP/s = "
+          f"{rate / peaks[precision]:.0%} of the {precision} matmul peak {machine_line()}")
+    print(compile_line(f"{stage} {precision}", eager_s, bench, seconds))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -286,6 +339,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--peer-script", type=Path, default=PEER_SCRIPT, help="the peer driver script")
     parser.add_argument("--peer-seconds", type=int, default=300, help="how long each TinyBERT run lasts")
     parser.add_argument("--pairs", type=int, default=2, help="rounds of TinyBERT then tinyzh (medians compared)")
+    parser.add_argument("--compile", action="store_true",
+                        help="also time each step compiled (tinyzh distill --compile), in turn with the eager one")
     return parser.parse_args(argv)
 
 
@@ -302,6 +357,14 @@ def main(argv: list[str] | None = None) -> int:
 
     opts = parse_args(argv)
     torch.set_num_threads(opts.threads)
+    if opts.compile:
+        from tinyzh.distill.compiler import check_compiler, use_cache_dir
+        from tinyzh.errors import ConfigError
+
+        try:
+            print(f"--compile: C++ compiler {check_compiler()}, inductor cache {use_cache_dir()}")
+        except ConfigError as error:
+            raise SystemExit(str(error)) from None
     if not opts.precisions:
         opts.precisions, note = default_precisions(cpu_info()[1])
         if note:

@@ -32,9 +32,10 @@ class DistillConfig(CommandConfig):
     """Options of one distillation run; see ``docs/distill.md`` for each flag."""
 
     # Options that may change between a run and its resumption without changing the result. ``output``
-    # is where the checkpoints were found: a moved output directory is the same run.
+    # is where the checkpoints were found: a moved output directory is the same run. ``compile`` changes
+    # it only within float tolerance (fused kernels round differently), and not the recipe.
     RUN_ONLY: ClassVar[frozenset[str]] = frozenset({"resume", "workers", "logging_steps", "stop_after", "save_steps",
-                                                    "output", "cache_teacher_logits"})
+                                                    "output", "cache_teacher_logits", "compile"})
 
     stage: str = "general"
     data: str = ""
@@ -69,6 +70,7 @@ class DistillConfig(CommandConfig):
     relation_heads: int | None = None  # --attention-loss relation: MiniLMv2's R (None: the teacher's heads)
     init_from_teacher: bool = False  # copy (or cut) the mapped teacher layers into a new student
     cache_teacher_logits: bool = True  # prediction step: the teacher runs once per row, not once per epoch
+    compile: bool = False  # torch.compile (inductor, CPU C++ kernels) of each micro-batch's forward and losses
 
     def __post_init__(self) -> None:
         self._check_choice("stage", STAGES)

@@ -6,8 +6,8 @@ distillation step per layer. Here one 64-bit draw (``random_`` over the whole in
 four 16-bit uniforms, each compared with a threshold straight into a 0/1 mask of x's dtype: the same
 mask distribution with the drop probability rounded to a multiple of 1/65536 (0.1 -> 0.1000061),
 from the same global generator, so seeds and resumed runs stay deterministic. Forward + backward on
-that shape: 15 ms instead of 42-58 ms (bf16 or fp32, 2 threads). On other devices torch's own fused
-dropout is used. Usage::
+that shape: 15 ms instead of 42-58 ms (bf16 or fp32, 2 threads). On other devices, and inside
+``torch.compile`` (``--compile``, where inductor fuses it), torch's own dropout is used. Usage::
 
     y = dropout(x, p=0.1, training=True)
     probs, rescale = zero_dropped(probs, p=0.1)   # apply rescale to v in probs @ v
@@ -60,7 +60,9 @@ def _drop(x: torch.Tensor, p: float, training: bool, rescale: bool) -> tuple[tor
     """(dropped x, the factor still to apply): the factor is 1 when ``rescale`` applied it already."""
     if not training or p == 0.0:
         return x, 1.0
-    if x.device.type != "cpu" or not 0 < round(p * _LEVELS) < _LEVELS:  # p outside the 16-bit grid
+    # Under --compile inductor fuses torch's dropout (its own RNG, drawn inside the fused loop);
+    # the in-place random_ of the 16-bit mask would break the graph.
+    if x.device.type != "cpu" or torch.compiler.is_compiling() or not 0 < round(p * _LEVELS) < _LEVELS:
         return nn.functional.dropout(x, p, training=True), 1.0
     keep, p_used = _keep_mask(x.shape, p, x.dtype)
     scale = 1.0 / (1.0 - p_used)

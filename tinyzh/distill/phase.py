@@ -11,6 +11,7 @@ output. Usage::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,24 +67,36 @@ class Phase:
     loss_options: dict[str, dict] = field(default_factory=dict)  # keyword arguments per loss name
     init_report: dict[str, Any] | None = None  # what --init-from-teacher copied, when it ran
     cache_report: dict[str, Any] | None = None  # --cache-teacher-logits: {"computed", "seconds"}
+    compiled: Callable[..., dict[str, torch.Tensor]] | None = None  # --compile: _terms through torch.compile
 
     @property
     def projections(self) -> nn.Module | None:
         return self.forward_S.projections
 
     def loss_terms(self, batch: dict[str, torch.Tensor], forward_S: nn.Module | None = None) -> dict[str, torch.Tensor]:
-        """Weighted loss terms of one micro-batch; ``forward_S`` is the (maybe DDP-wrapped) student."""
+        """Weighted loss terms of one micro-batch; ``forward_S`` is the (maybe DDP-wrapped) student.
+
+        Moves the batch to the device, then runs :meth:`_terms`, compiled under ``--compile``.
+        """
         forward_S = forward_S or self.forward_S
         device = self.env.device
         inputs = model_inputs(batch, device, token_types=getattr(self.teacher.config, "type_vocab_size", 2) > 1)
-        predict = self.name == "prediction"
-        if predict and CACHED_LOGITS in batch:  # --cache-teacher-logits: the teacher already ran on these rows
-            out_T = {"logits": batch[CACHED_LOGITS].to(device, non_blocking=True)}
-        else:
-            out_T = teacher_forward(self.teacher, inputs, hidden=not predict, logits=predict)
+        cached = None
+        if self.name == "prediction" and CACHED_LOGITS in batch:  # --cache-teacher-logits: the teacher already ran
+            cached = batch[CACHED_LOGITS].to(device, non_blocking=True)
         labels = batch.get("labels")
         labels = labels.to(device) if labels is not None else None
-        with self.precision.autocast(device):
+        return (self.compiled or self._terms)(forward_S, inputs, labels, cached)
+
+    def _terms(self, forward_S: nn.Module, inputs: dict[str, torch.Tensor], labels: torch.Tensor | None,
+               cached_logits_T: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """Teacher forward (unless its logits are cached), student forward, losses: the unit ``--compile`` compiles."""
+        predict = self.name == "prediction"
+        if cached_logits_T is not None:
+            out_T = {"logits": cached_logits_T}
+        else:
+            out_T = teacher_forward(self.teacher, inputs, hidden=not predict, logits=predict)
+        with self.precision.autocast(self.env.device):
             out_S = forward_S(inputs, labels if self.forward_S.mlm else None)
         if predict:
             logits_T = out_T["logits"] if self.teacher_order is None else out_T["logits"][:, self.teacher_order]
@@ -147,8 +160,13 @@ def build_phase(config: DistillConfig, name: str, student_spec: str, env: DistEn
     precision = Precision.of(config.precision)
     prepare_teacher(teacher, precision).to(env.device)
     forward_S.to(env.device)
-    return Phase(name, config, teacher, student, forward_S, matches, data, tokenizer, env, labels, pairs, order,
-                 precision,                  options, init_report)
+    phase = Phase(name, config, teacher, student, forward_S, matches, data, tokenizer, env, labels, pairs, order,
+                  precision, options, init_report)
+    if config.compile:
+        from tinyzh.distill.compiler import compile_terms
+
+        phase.compiled = compile_terms(phase)
+    return phase
 
 
 def _check_labels(config: DistillConfig, name: str, data: TrainData) -> None:

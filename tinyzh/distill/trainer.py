@@ -72,6 +72,7 @@ class PhaseResult:
     unlabelled_rows: int = 0  # task rows without a gold label (soft targets only)
     teacher_logits_cache: dict[str, Any] | None = None  # prediction step: {"computed", "seconds"}
     init_from_teacher: dict[str, Any] | None = None  # --init-from-teacher: copied / cut / kept
+    compile: dict[str, Any] | None = None  # --compile: {"seconds", "graphs", "cache_dir"} of this run
 
 
 @dataclass
@@ -95,6 +96,8 @@ def run_distill(config: DistillConfig, reporter: Reporter | None = None) -> list
 
 
 def _run_phases(config: DistillConfig, env: DistEnv, reporter: Reporter) -> list[PhaseResult]:
+    if config.compile:
+        _prepare_compile(env, reporter)
     if config.stage == "general":
         return [run_phase(config, "general", config.student, Path(config.output), env, reporter)]
     names = ["intermediate", "prediction"] if config.step == "both" else [config.step]
@@ -106,6 +109,19 @@ def _run_phases(config: DistillConfig, env: DistEnv, reporter: Reporter) -> list
             break
         student = str(output)
     return results
+
+
+def _prepare_compile(env: DistEnv, reporter: Reporter) -> None:
+    """--compile: refused under torchrun, needs a C++ compiler (checked before any model loads), and
+    points inductor's on-disk cache at tinyzh's."""
+    from tinyzh.distill.compiler import check_compiler, use_cache_dir
+
+    if env.active:
+        raise ConfigError(f"--compile runs in one process only, and torchrun started {env.world}; "
+                          "drop --compile or run a single process")
+    compiler = check_compiler()
+    reporter.message(f"--compile: inductor builds its kernels with {compiler}; compiled graphs are cached in "
+                     f"{use_cache_dir()} (set TORCHINDUCTOR_CACHE_DIR to move it)")
 
 
 def run_phase(config: DistillConfig, name: str, student_spec: str, output: Path, env: DistEnv,
@@ -266,6 +282,7 @@ def train_phase(phase: Phase, output: Path, reporter: Reporter | None = None) ->
     result = PhaseResult(phase.name, str(output), step, total, False, resumed, layer_map=phase.layer_map,
                          unlabelled_rows=phase.data.unlabelled, teacher_logits_cache=phase.cache_report,
                          init_from_teacher=phase.init_report, **last)
+    clock = _compile_clock(phase)
     started, window_start, window_steps, ran = time.perf_counter(), time.perf_counter(), 0, 0
     bar = f"distill {phase.name}"
     reporter.progress(bar, step, total)
@@ -276,6 +293,8 @@ def train_phase(phase: Phase, output: Path, reporter: Reporter | None = None) ->
             micro = [next(batches) for _ in range(config.grad_accum)]
             terms = optimizer_step(phase, model, optim, micro)
             step, start, ran, window_steps = step + 1, start + 1, ran + 1, window_steps + 1
+            if clock is not None and ran == 1:
+                _report_compile(reporter, phase, clock.report())
             if step % config.logging_steps == 0 or step == total:
                 speed = window_steps * config.batch_size / max(time.perf_counter() - window_start, 1e-9)
                 _log(log, reporter, phase, optim, terms, step, per_epoch, speed, result)
@@ -293,10 +312,25 @@ def train_phase(phase: Phase, output: Path, reporter: Reporter | None = None) ->
     result.seconds = time.perf_counter() - started
     result.samples_per_s = ran * config.batch_size / max(result.seconds, 1e-9)
     result.best_dev_accuracy = best_dev
+    result.compile = clock.report() if clock is not None else None
     if result.finished and env.is_main:
         _save_final(phase, output, result)
     barrier(env)
     return result
+
+
+def _compile_clock(phase: Phase) -> Any:
+    if phase.compiled is None:
+        return None
+    from tinyzh.distill.compiler import CompileClock
+
+    return CompileClock()
+
+
+def _report_compile(reporter: Reporter, phase: Phase, report: dict[str, Any]) -> None:
+    """After the first step: how long compiling took (a cache hit is a short one)."""
+    reporter.message(f"distill {phase.name}: --compile spent {report['seconds']:.1f} s compiling "
+                     f"{report['graphs']} graph(s) in the first step (cache {report['cache_dir']})")
 
 
 def _log(log: MetricsLog, reporter: Reporter, phase: Phase, optim: Optim, terms: dict[str, Any], step: int,
