@@ -86,14 +86,20 @@ STAGE_TIMES = {"pregen": "pregen", "pretrain": "teacher-pretrain", "finetune": "
                "distill_task": "distill-task-{task}", "eval": "score-{task}"}
 
 
-def run_quality(config: QualityConfig, results_dir: Path, notify: Notify = print) -> dict[str, Any]:
-    """Every stage of the module docstring (those ``config.only`` picks); writes and returns the report dict."""
+def run_quality(config: QualityConfig, results_dir: Path, notify: Notify = print, resume: bool = False) -> dict[str, Any]:
+    """Every stage of the module docstring (those ``config.only`` picks); writes and returns the report dict.
+
+    ``resume``: keep ``config.output`` (an earlier run of the same settings) and let each task's recipe
+    skip the stages it finished; the baselines and the speed test run again."""
     import torch
 
     torch.set_num_threads(config.threads)
     reused = load_reused(config) if config.reuse else None  # refused before the work folder is touched
     size, out = config.shape, config.output
-    _fresh_work_dir(out)
+    if resume:
+        _check_resumable(config)
+    else:
+        _fresh_work_dir(out)
     (out / "quality_config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
     timer = Timer(notify)
     with timer("data"):
@@ -131,8 +137,10 @@ def _run_recipes(config: QualityConfig, data_dir: Path, vocab: Path, reused: Reu
                                             pretrained=config.pretrained_teacher, reused=reused)  # fmt: skip
         runs[task] = run_recipe(load_recipe(stages.RECIPE, overrides), Printer(notify))
         first = first or config.output / task
-        for step in runs[task].steps:
-            timer.seconds[STAGE_TIMES[step.name].format(task=task)] = round(step.seconds, 1)
+        done = _stage_seconds(config.output / task)
+        for step in runs[task].steps:  # a stage skipped on --resume keeps the time it took when it ran
+            seconds = done.get(step.name, 0.0) if step.action == "skip" else step.seconds
+            timer.seconds[STAGE_TIMES[step.name].format(task=task)] = round(seconds, 1)
     return runs
 
 
@@ -155,6 +163,31 @@ def _student_sources(config: QualityConfig, reused: Reused | None) -> tuple[Path
         return reused.general_first, {t: reused.augmented(t) for t in config.tasks}
     out = config.output
     return out / config.tasks[0], {t: out / t / "augment" / "train.json" for t in config.tasks}
+
+
+def _stage_seconds(run: Path) -> dict[str, float]:
+    """Each finished stage's seconds, from the recipe runner's state file of ``run``."""
+    from tinyzh.recipe.runner import read_state
+
+    return {name: float(entry.get("seconds", 0.0)) for name, entry in read_state(run).items()
+            if isinstance(entry, dict)}  # fmt: skip
+
+
+RESUME_KEYS = ("data", "size", "seed", "teacher", "settings")  # what must match for --resume
+
+
+def _check_resumable(config: QualityConfig) -> None:
+    """``--resume`` continues only a run of the same data, teacher, size settings and seed."""
+    from tinyzh.errors import ConfigError
+
+    saved = config.output / "quality_config.json"
+    if not saved.is_file():
+        raise ConfigError(f"--resume: {saved} is missing; --work must be an earlier quality run's folder")
+    before, now = json.loads(saved.read_text(encoding="utf-8")), config.to_dict()
+    changed = [key for key in RESUME_KEYS if before.get(key) != now[key]]
+    if changed:
+        raise ConfigError(f"--resume: {saved} differs in {', '.join(changed)}; resume with the same settings, "
+                          "or start a new --work folder")
 
 
 def _fresh_work_dir(out: Path) -> None:
@@ -244,6 +277,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --work (same settings): finished recipe stages are skipped, the baselines "
+        "and the speed test run again",
+    )
+    parser.add_argument(
         "--teacher",
         default="auto",
         help="auto (the shared multilingual-e5-small-zh when --data holds it, else scratch), scratch "
@@ -312,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
                            overrides=_overrides(args.set), teacher=args.teacher, reuse=args.reuse, only=args.only,
                            tasks=_tasks(args.tasks, args.reuse))  # fmt: skip
     start = time.perf_counter()
-    report = run_quality(config, args.results)
+    report = run_quality(config, args.results, resume=args.resume)
     print(quality_report.markdown(report))
     print(f"total {time.perf_counter() - start:.0f} s; results in {args.results}")
     return 0

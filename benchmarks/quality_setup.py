@@ -217,15 +217,21 @@ def prepare_data(data: Path, out: Path, size: QualitySize) -> tuple[Path, Path]:
 
 
 def _lines(path: Path) -> list[str]:
-    return (
-        [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        if path.is_file()
-        else []
-    )
+    """The non-blank lines of a JSON-lines file. Split on "\\n" only: ``str.splitlines`` also splits on
+    U+2028, U+0085 and the other separators some IFLYTEK descriptions hold inside their JSON strings."""
+    if not path.is_file():
+        return []
+    return [line.rstrip("\r") for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
 
 
 def _write_lines(path: Path, lines: list[str]) -> None:
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    _write_if_changed(path, "".join(line + "\n" for line in lines))
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """A file another run wrote the same is left alone (``--resume`` then finds its inputs unchanged)."""
+    if not (path.is_file() and path.read_text(encoding="utf-8") == text):
+        path.write_text(text, encoding="utf-8")
 
 
 def _write_corpus(files: list[Path], output: Path, max_chars: int) -> None:
@@ -237,7 +243,7 @@ def _write_corpus(files: list[Path], output: Path, max_chars: int) -> None:
             if i < len(stream) and total < max_chars:
                 kept.append(stream[i].strip("\n"))
                 total += len(stream[i])
-    output.write_text("\n\n".join(kept) + "\n", encoding="utf-8")
+    _write_if_changed(output, "\n\n".join(kept) + "\n")
 
 
 def trim_vocab(vocab_file: Path, sources: list[Path], directory: Path) -> Path:
@@ -259,7 +265,7 @@ def trim_vocab(vocab_file: Path, sources: list[Path], directory: Path) -> Path:
         if token in SPECIAL_TOKENS or (len(token) == 1 and token in seen) or (token.startswith("##") and token[2:] in pieces)
     ]  # fmt: skip
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "vocab.txt").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    _write_if_changed(directory / "vocab.txt", "\n".join(kept) + "\n")
     return directory
 
 

@@ -257,7 +257,8 @@ def _finetune(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
         summary = run_eval(config, reporter)
         return {"dev": {m.name: summary.get(m.name, w.task).dev_score for m in config.models}}
 
-    return StagePlan("finetune", WHAT["finetune"], [config.output, blank],
+    outputs = [config.output, blank] if table.get("baseline") else [config.output]  # no blank: nothing to find
+    return StagePlan("finetune", WHAT["finetune"], outputs,
                      {**config.identity(), "baseline": bool(table.get("baseline"))}, run, config)
 
 
