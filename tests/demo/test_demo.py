@@ -13,6 +13,7 @@ from tests.demo.test_data import DEMO_ENTRY_POINT
 from tests.distill.test_report import scalars
 from tinyzh import plugins
 from tinyzh.cli import app
+from tinyzh.demo.report import DemoReport, ModelRow, explanation
 
 
 @pytest.fixture
@@ -33,6 +34,7 @@ def test_tiny_demo_end_to_end(demo_task_registered: None, tmp_path: Path) -> Non
         assert f"{stage}: " in result.output  # each stage announced
     text = " ".join(result.output.split())
     assert "fewer parameters than the teacher" in text and "without distillation reaches" in text
+    assert "Half of the dev reviews use opinion words that none of them contains" in text
 
     report = json.loads((out / "demo_results.json").read_text(encoding="utf-8"))
     rows = {row["name"]: row for row in report["rows"]}
@@ -41,6 +43,9 @@ def test_tiny_demo_end_to_end(demo_task_registered: None, tmp_path: Path) -> Non
     assert rows["student"]["size_bytes"] < rows["teacher"]["size_bytes"]
     assert all(0.0 <= r["dev_accuracy"] <= 1.0 and r["examples_per_s"] > 0 for r in rows.values())
     assert report["size"] == "tiny" and set(report["seconds"]) >= {"pregen", "eval"}
+    assert report["rows_of"] == {"train": 24, "dev": 16, "test": 16, "unlabeled": 32}
+    start, end = report["mlm_loss"]
+    assert start > 0 and end > 0
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert results["recipe"] == "demo-tiny" and [m["name"] for m in results["models"]] == ["student", "teacher",
                                                                                            "baseline"]
@@ -55,6 +60,9 @@ def test_tiny_demo_end_to_end(demo_task_registered: None, tmp_path: Path) -> Non
     }
     augmented = (out / "augment" / "train.json").read_text(encoding="utf-8").splitlines()
     assert len(augmented) > 24  # the 24 originals plus their copies
+    distilled = (out / "distill-data" / "train.json").read_text(encoding="utf-8").splitlines()
+    assert distilled[: len(augmented)] == augmented and len(distilled) == len(augmented) + 32  # + unlabeled.json
+    assert all("label" not in json.loads(line) for line in distilled[len(augmented):])
     md = (out / "demo_results.md").read_text(encoding="utf-8")
     table = [line for line in md.splitlines() if line.startswith("| ") and not line.startswith("| ---")]
     assert len(table) == 4 and table[2].startswith("| student")  # header + teacher, student, baseline
@@ -86,3 +94,18 @@ def test_refuses_to_clobber(demo_task_registered: None, tmp_path: Path) -> None:
     assert result.exit_code == 1 and (other / "notes.txt").read_text(encoding="utf-8") == "keep me"  # --overwrite never removes it
     result = CliRunner().invoke(app, ["demo", "--output", str(tmp_path / "new"), "--size", "huge"])
     assert result.exit_code == 1 and "--size 'huge' is not a demo size" in result.output
+
+
+def _report(student: float, baseline: float, size: str = "default") -> DemoReport:
+    rows = [ModelRow(name, name, name, 1, 1, 1.0, accuracy)
+            for name, accuracy in (("teacher", 0.9), ("student", student), ("baseline", baseline))]
+    return DemoReport(size, rows, mlm_loss=(6.1, 2.3), rows_of={"train": 96, "unlabeled": 3000})
+
+
+def test_explanation_says_why_the_student_won_or_plainly_that_it_did_not() -> None:
+    won = " ".join(explanation(_report(0.85, 0.70)).split())
+    assert "only from the 96 labelled reviews" in won and "3000 unlabelled reviews" in won
+    assert "(masked-LM loss 6.10 -> 2.30)" in won and "85.0% against the baseline's 70.0%" in won
+    lost = " ".join(explanation(_report(0.70, 0.70)).split())
+    assert "did not beat the baseline (70.0%)" in lost and "docs/quality.md" in lost
+    assert "the numbers mean nothing" in explanation(_report(0.85, 0.70, "tiny"))

@@ -151,7 +151,10 @@ def test_dry_run_prints_the_plan_and_commands_and_runs_nothing(tmp_path: Path) -
     text = " ".join(result.output.split())
     assert "distill_task │ run │ not run yet" in text
     assert f"tinyzh augment --task demo-sentiment --input {out}/data/demo_task/train.json" in text
-    assert "--num-aug 3" in text and f"tinyzh distill --stage task --data {out}/augment/train.json" in text
+    assert "--num-aug 3" in text and f"tinyzh distill --stage task --data {out}/distill-data/train.json" in text
+    # [distill_task] unlabeled = true: the augmented rows, then the task's unlabeled.json
+    assert (f"cat {out}/augment/train.json {out}/data/demo_task/unlabeled.json > {out}/distill-data/train.json && "
+            "tinyzh distill --stage task") in text
     assert not out.exists()
     listed = CliRunner().invoke(app, ["run", "--list"])
     assert all(name in listed.output for name in ("demo", "general-tinybert4", "clue-task", "quality-best"))
@@ -160,6 +163,21 @@ def test_dry_run_prints_the_plan_and_commands_and_runs_nothing(tmp_path: Path) -
     bad = CliRunner().invoke(app, ["run", "demo-tiny", "-o", str(out), "--set", "distill_task.lr=-1"])
     assert bad.exit_code == 1 and "[distill_task] lr (from --set): --lr must be positive" in " ".join(bad.output.split())
     assert not out.exists()  # refused before anything was written
+
+
+def test_unlabeled_needs_the_task_folders_unlabeled_json(tmp_path: Path) -> None:
+    task_dir = tmp_path / "data" / "demo_task"
+    task_dir.mkdir(parents=True)
+    for split in ("train", "dev"):
+        (task_dir / f"{split}.json").write_text('{"sentence": "很好。", "label": "positive"}\n', encoding="utf-8")
+    text = (f'output = "{tmp_path / "out"}"\ntask = "demo-sentiment"\ndata_dir = "{tmp_path / "data"}"\n'
+            '[distill_task]\nunlabeled = true\n')
+    with pytest.raises(ConfigError, match=r"recipe.toml:5: \[distill_task\] unlabeled: no such file: .*unlabeled.json"):
+        plan(load_recipe(write(tmp_path, text)))
+    (task_dir / "unlabeled.json").write_text('{"sentence": "太差了。"}\n', encoding="utf-8")
+    step = plan(load_recipe(write(tmp_path, text)))[-1]
+    assert step.plan.config.data == str(tmp_path / "out" / "distill-data" / "train.json")
+    assert step.plan.settings["unlabeled"] == str(task_dir / "unlabeled.json")
 
 
 def test_every_bundled_recipe_plans(tmp_path: Path) -> None:

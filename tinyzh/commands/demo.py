@@ -39,7 +39,7 @@ def demo(
     Prints teacher vs student vs a no-distillation baseline: parameters, size on disk, inference speed and dev accuracy; the table is also written to OUTPUT/demo_results.md and .json.
     """
     from tinyzh.commands.reporting import RichReporter
-    from tinyzh.demo.report import COLUMNS, headline, table_rows
+    from tinyzh.demo.report import COLUMNS, explanation, headline, table_rows
     from tinyzh.demo.run import run_demo
 
     console = Console()
@@ -57,4 +57,5 @@ def demo(
         table.add_row(*cells)
     console.print(table)
     console.print(headline(report))
+    console.print(explanation(report))
     console.print(f"wrote {output / 'demo_results.md'} in {time.perf_counter() - start:.0f} s")

@@ -2,7 +2,9 @@
 
 The text is original: sentence templates about twelve everyday topics, filled from small word
 lists with a fixed seed, so the file is reproducible and varied enough for a tiny masked-LM to learn
-something in a minute. Format (what ``tinyzh pregen`` reads): one sentence a line, a blank line
+something in a minute. Between them come the demo task's unlabelled reviews (``make_task``'s
+``unlabeled`` split, eight to a document): in-domain text where the opinion words that the labelled
+training set lacks occur beside the ones it has, which is what the teacher learns them from. Format (what ``tinyzh pregen`` reads): one sentence a line, a blank line
 between documents. Regenerate with::
 
     python -m tinyzh.demo.make_corpus            # writes tinyzh/data/demo_corpus.txt
@@ -14,8 +16,11 @@ import random
 import re
 from pathlib import Path
 
+from tinyzh.demo import make_task
+
 SEED = 20240601
-N_DOCUMENTS = 320
+N_DOCUMENTS = 320  # everyday documents, besides the review documents
+REVIEWS_PER_DOCUMENT = 8
 OUTPUT = Path(__file__).resolve().parents[1] / "data" / "demo_corpus.txt"
 
 WORDS: dict[str, list[str]] = {
@@ -273,16 +278,26 @@ def document(rng: random.Random) -> list[str]:
     return sentences
 
 
+def review_documents() -> list[list[str]]:
+    """The demo task's unlabelled reviews, ``REVIEWS_PER_DOCUMENT`` to a document."""
+    reviews = [str(row["sentence"]) for row in make_task.generate()["unlabeled"]]
+    return [reviews[i : i + REVIEWS_PER_DOCUMENT] for i in range(0, len(reviews), REVIEWS_PER_DOCUMENT)]
+
+
 def generate(n_documents: int = N_DOCUMENTS, seed: int = SEED) -> str:
-    """The corpus text: one sentence a line, a blank line between documents."""
+    """The corpus text: one sentence a line, a blank line between documents; everyday and review
+    documents alternate (so that a cut corpus, ``[data] max_documents``, still holds both)."""
     rng = random.Random(seed)
-    return "\n\n".join("\n".join(document(rng)) for _ in range(n_documents)) + "\n"
+    everyday = [document(rng) for _ in range(n_documents)]
+    reviews = review_documents()
+    documents = [doc for i in range(max(len(everyday), len(reviews))) for doc in (everyday[i:i + 1] + reviews[i:i + 1])]
+    return "\n\n".join("\n".join(doc) for doc in documents) + "\n"
 
 
 def main() -> None:
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text(generate(), encoding="utf-8")
-    print(f"wrote {OUTPUT} ({N_DOCUMENTS} documents)")
+    print(f"wrote {OUTPUT} ({N_DOCUMENTS} everyday documents, {len(review_documents())} of reviews)")
 
 
 if __name__ == "__main__":

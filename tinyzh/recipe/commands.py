@@ -22,7 +22,14 @@ NOT_FLAGS = {"extra", "corpus", "models"}
 
 
 def command_line(stage: Any) -> str:
-    """``tinyzh <command> ...`` for a stage's config, or a note for the recipe's own steps."""
+    """``tinyzh <command> ...`` for a stage's config (after the stage's own shell step, if it has one), or a
+    note for the recipe's own steps."""
+    line = _command(stage)
+    before = getattr(stage, "shell_before", "")
+    return f"{before} && {line}" if before else line
+
+
+def _command(stage: Any) -> str:
     config = stage.config
     if isinstance(config, PregenConfig):
         return _join(["tinyzh", "pregen", *map(str, config.corpus), *_flags(config)])

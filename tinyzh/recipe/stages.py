@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -42,16 +43,16 @@ WIRED: dict[str, dict[str, str]] = {
     "distill_task": _DISTILL_WIRED,
     "eval": _EVAL_WIRED,
 }
-_TEACHER_KEYS = {"layers", "hidden", "heads", "intermediate", "steps", "lr", "batch_size"}
+_TEACHER_KEYS = {"layers", "hidden", "heads", "intermediate", "steps", "lr", "batch_size", "dropout"}
 STAGE_KEYS: dict[str, set[str]] = {
-    "data": {"source", "max_documents", "max_train", "max_dev"},
+    "data": {"source", "max_documents", "max_train", "max_dev", "max_unlabeled"},
     "vocab": set(),
     "pregen": {f.name for f in fields(PregenConfig)} - set(WIRED["pregen"]),
     "pretrain": _TEACHER_KEYS,
     "finetune": ({f.name for f in fields(EvalConfig)} - set(_EVAL_WIRED)) | {"baseline"},
     "distill_general": {f.name for f in fields(DistillConfig)} - set(WIRED["distill_general"]) - {"step"},
     "augment": {f.name for f in fields(AugmentConfig)} - set(WIRED["augment"]),
-    "distill_task": ({f.name for f in fields(DistillConfig)} - set(_DISTILL_WIRED)) | {"select_on_dev"},
+    "distill_task": ({f.name for f in fields(DistillConfig)} - set(_DISTILL_WIRED)) | {"select_on_dev", "unlabeled"},
     "eval": {f.name for f in fields(EvalConfig)} - set(_EVAL_WIRED),
 }
 WHAT = {
@@ -78,6 +79,7 @@ class StagePlan:
     run: Callable[[Reporter], dict[str, Any]]
     config: CommandConfig | None = None  # the command's config, for the equivalent command line
     inputs: list[Path] = field(default_factory=list)  # user files whose size and time go into the fingerprint
+    shell_before: str = ""  # a shell step the stage does before its command (the dry run prints it)
 
 
 @dataclass
@@ -167,7 +169,7 @@ def _data(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
     if table.get("source", "demo") != "demo":
         raise recipe.error(f"unknown source {table['source']!r}; the only bundled data is 'demo'", "data", "source")
     target = w.out / "data"
-    limits = {k: table.get(k) for k in ("max_documents", "max_train", "max_dev")}
+    limits = {k: table.get(k) for k in ("max_documents", "max_train", "max_dev", "max_unlabeled")}
     w.corpus, w.data_dir, w.task = [target / "demo_corpus.txt"], target, w.task or "demo-sentiment"
     return StagePlan("data", WHAT["data"], [target], {"source": "demo", **limits},
                      lambda reporter: copy_demo_data(target, **limits))
@@ -209,7 +211,11 @@ def _pretrain(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
                                                            (4, 128, 4, 512), strict=True)))
     settings = {"shape": dataclasses.asdict(shape), "steps": table.get("steps", 300), "lr": table.get("lr", 5e-4),
                 "batch_size": table.get("batch_size", 32), "max_seq_len": w.max_seq_len or 128, "seed": w.seed,
-                "tokenizer": w.tokenizer or w.teacher}
+                "tokenizer": w.tokenizer or w.teacher, "dropout": table.get("dropout")}
+    if settings["dropout"] is not None and not (isinstance(settings["dropout"], (int, float))
+                                                and 0 <= settings["dropout"] < 1):
+        raise recipe.error(f"expected a dropout probability in [0, 1), got {settings['dropout']!r}", "pretrain",
+                           "dropout")
     if w.pregen_len > settings["max_seq_len"]:
         raise recipe.error(f"the teacher's {settings['max_seq_len']} positions are fewer than [pregen] max_seq_len "
                            f"{w.pregen_len}; raise max_seq_len or lower [pregen] max_seq_len", None, "max_seq_len")
@@ -327,14 +333,46 @@ def _distill_task(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan
     _need(recipe, "distill_task", w.data_dir, "data_dir", "the folder holding the task's files")
     task_dir = _task_dir(w)
     student = str(w.general) if w.general else str(w.student)
-    options = {k: v for k, v in table.items() if k != "select_on_dev"}
+    options = {k: v for k, v in table.items() if k not in ("select_on_dev", "unlabeled")}
     dev = str(task_dir / "dev.json") if table.get("select_on_dev", True) else None  # keep the best on dev
-    config = _build(DistillConfig, options, stage="task", task=w.task, data=str(w.task_data or task_dir / "train.json"),
-                    dev=dev, output=str(w.out / "student"), teacher=w.task_teacher or w.teacher,
+    labelled = w.task_data or task_dir / "train.json"
+    unlabeled = task_dir / "unlabeled.json" if table.get("unlabeled") else None
+    if unlabeled is not None and task_dir.is_dir():  # else an earlier stage ([data]) writes it
+        _check_unlabeled(unlabeled, recipe)
+    data = w.out / "distill-data" / "train.json" if unlabeled else labelled
+    config = _build(DistillConfig, options, stage="task", task=w.task, data=str(data), dev=dev,
+                    output=str(w.out / "student"), teacher=w.task_teacher or w.teacher,
                     student=student, seed=w.seed, max_seq_len=w.max_seq_len)
     w.student_task = Path(config.output)
-    return StagePlan("distill_task", WHAT["distill_task"], [Path(config.output)], config.identity(),
-                     lambda reporter: _distill(config, reporter), config)
+
+    def run(reporter: Reporter) -> dict[str, Any]:
+        if unlabeled is not None:
+            _check_unlabeled(unlabeled, recipe)
+            _join_lines(data, [labelled, unlabeled])
+        return _distill(config, reporter)
+
+    outputs = [Path(config.output)] + ([data.parent] if unlabeled else [])
+    join = f"mkdir -p {shlex.quote(str(data.parent))} && cat {shlex.quote(str(labelled))} " \
+           f"{shlex.quote(str(unlabeled))} > {shlex.quote(str(data))}" if unlabeled else ""
+    return StagePlan("distill_task", WHAT["distill_task"], outputs,
+                     {**config.identity(), "unlabeled": str(unlabeled) if unlabeled else None}, run, config,
+                     inputs=[unlabeled] if unlabeled and w.out not in unlabeled.parents else [], shell_before=join)
+
+
+def _check_unlabeled(path: Path, recipe: Recipe) -> None:
+    if not path.is_file():
+        raise recipe.error(f"no such file: {path}; the task folder needs an unlabeled.json (FewCLUE's name for rows "
+                           "without a label, one JSON object a line), or set unlabeled = false",
+                           "distill_task", "unlabeled")
+
+
+def _join_lines(target: Path, sources: list[Path]) -> None:
+    """``target``: the JSON lines of ``sources`` one after the other (the task rows, then the unlabelled)."""
+    from tinyzh.io import write_atomic
+
+    text = "".join(p.read_text(encoding="utf-8").rstrip("\n") + "\n" for p in sources)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(target, text)
 
 
 def _eval(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
