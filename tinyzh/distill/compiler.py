@@ -111,6 +111,9 @@ def install_output_hooks(*models: nn.Module) -> None:
 def compile_terms(phase: Any) -> Callable[..., dict[str, torch.Tensor]]:
     """``phase._terms`` compiled: dynamic shapes, inductor, default mode (no CUDA graphs, no autotuning)."""
     install_output_hooks(phase.teacher, phase.forward_S)
+    # inductor imports setuptools, whose distutils shim asserts when the standard library's distutils was
+    # imported first (tensorboard and others do): keep the one already loaded
+    os.environ.setdefault("SETUPTOOLS_USE_DISTUTILS", "stdlib")
     return torch.compile(phase._terms, dynamic=True)
 
 
