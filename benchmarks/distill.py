@@ -249,7 +249,7 @@ def general(opts: argparse.Namespace, peaks: dict[str, float], tmp: Path) -> Non
         commands = {"TinyBERT": peers_step(opts, tmp), **commands}
     runs = alternate(commands, opts.pairs if opts.peer is not None or opts.compile else 1)
     for label, bench in benches.items():
-        precision = bench.phase.precision.name
+        precision = label.removesuffix(" compiled")  # the rows are keyed "fp32", "fp32 compiled", …
         seconds = median(runs[f"tinyzh {label}"])
         rate = bench.flops / seconds
         of_bf16 = f" ({rate / peaks['bf16']:.0%} of bf16's)" if "bf16" in peaks else ""
