@@ -171,7 +171,8 @@ def _data(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
     target = w.out / "data"
     limits = {k: table.get(k) for k in ("max_documents", "max_train", "max_dev", "max_unlabeled")}
     w.corpus, w.data_dir, w.task = [target / "demo_corpus.txt"], target, w.task or "demo-sentiment"
-    return StagePlan("data", WHAT["data"], [target], {"source": "demo", **limits},
+    settings = {"source": "demo", **{k: v for k, v in limits.items() if k != "max_unlabeled" or v is not None}}
+    return StagePlan("data", WHAT["data"], [target], settings,  # a key added later only when set: old runs match
                      lambda reporter: copy_demo_data(target, **limits))
 
 
@@ -212,8 +213,10 @@ def _pretrain(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
     settings = {"shape": dataclasses.asdict(shape), "steps": table.get("steps", 300), "lr": table.get("lr", 5e-4),
                 "batch_size": table.get("batch_size", 32), "max_seq_len": w.max_seq_len or 128, "seed": w.seed,
                 "tokenizer": w.tokenizer or w.teacher, "dropout": table.get("dropout")}
-    if settings["dropout"] is not None and not (isinstance(settings["dropout"], (int, float))
-                                                and 0 <= settings["dropout"] < 1):
+    if settings["dropout"] is None:
+        del settings["dropout"]  # unset: the settings (and fingerprint) of runs made before the key
+    elif isinstance(settings["dropout"], bool) or not (isinstance(settings["dropout"], (int, float))
+                                                      and 0 <= settings["dropout"] < 1):
         raise recipe.error(f"expected a dropout probability in [0, 1), got {settings['dropout']!r}", "pretrain",
                            "dropout")
     if w.pregen_len > settings["max_seq_len"]:
@@ -355,7 +358,7 @@ def _distill_task(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan
     join = f"mkdir -p {shlex.quote(str(data.parent))} && cat {shlex.quote(str(labelled))} " \
            f"{shlex.quote(str(unlabeled))} > {shlex.quote(str(data))}" if unlabeled else ""
     return StagePlan("distill_task", WHAT["distill_task"], outputs,
-                     {**config.identity(), "unlabeled": str(unlabeled) if unlabeled else None}, run, config,
+                     {**config.identity(), **({"unlabeled": str(unlabeled)} if unlabeled else {})}, run, config,
                      inputs=[unlabeled] if unlabeled and w.out not in unlabeled.parents else [], shell_before=join)
 
 
