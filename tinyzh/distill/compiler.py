@@ -25,6 +25,7 @@ Usage::
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,9 @@ def compile_terms(phase: Any) -> Callable[..., dict[str, torch.Tensor]]:
     install_output_hooks(phase.teacher, phase.forward_S)
     # inductor imports setuptools, whose distutils shim asserts when the standard library's distutils was
     # imported first (tensorboard and others do): keep the one already loaded
-    os.environ.setdefault("SETUPTOOLS_USE_DISTUTILS", "stdlib")
+    loaded = sys.modules.get("distutils")
+    if loaded is not None and "setuptools" not in str(getattr(loaded, "__file__", "")):
+        os.environ.setdefault("SETUPTOOLS_USE_DISTUTILS", "stdlib")
     return torch.compile(phase._terms, dynamic=True)
 
 

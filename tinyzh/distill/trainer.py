@@ -117,7 +117,7 @@ def _prepare_compile(env: DistEnv, reporter: Reporter) -> None:
     from tinyzh.distill.compiler import check_compiler, use_cache_dir
 
     if env.active:
-        raise ConfigError(f"--compile runs in one process only, and torchrun started {env.world}; "
+        raise ConfigError(f"--compile runs in one process only, and torchrun started {env.world} processes; "
                           "drop --compile or run a single process")
     compiler = check_compiler()
     reporter.message(f"--compile: inductor builds its kernels with {compiler}; compiled graphs are cached in "
