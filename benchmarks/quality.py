@@ -184,10 +184,15 @@ def _check_resumable(config: QualityConfig) -> None:
     if not saved.is_file():
         raise ConfigError(f"--resume: {saved} is missing; --work must be an earlier quality run's folder")
     before, now = json.loads(saved.read_text(encoding="utf-8")), config.to_dict()
-    changed = [key for key in RESUME_KEYS if before.get(key) != now[key]]
+    changed = [key for key in RESUME_KEYS if _same(key, before.get(key)) != _same(key, now[key])]
     if changed:
         raise ConfigError(f"--resume: {saved} differs in {', '.join(changed)}; resume with the same settings, "
                           "or start a new --work folder")
+
+
+def _same(key: str, value: Any) -> Any:
+    """A path setting resolved, so a relative and an absolute spelling of one folder compare equal."""
+    return str(Path(value).resolve()) if key in ("data", "teacher") and value not in (None, "scratch") else value
 
 
 def _fresh_work_dir(out: Path) -> None:
