@@ -114,8 +114,7 @@ def compile_terms(phase: Any) -> Callable[..., dict[str, torch.Tensor]]:
     install_output_hooks(phase.teacher, phase.forward_S)
     # inductor imports setuptools, whose distutils shim asserts when the standard library's distutils was
     # imported first (tensorboard and others do): keep the one already loaded
-    loaded = sys.modules.get("distutils")
-    if loaded is not None and "setuptools" not in str(getattr(loaded, "__file__", "")):
+    if sys.version_info < (3, 12):  # 3.12 has no standard-library distutils (and no clash)
         os.environ.setdefault("SETUPTOOLS_USE_DISTUTILS", "stdlib")
     return torch.compile(phase._terms, dynamic=True)
 
