@@ -31,7 +31,8 @@ def test_resume_skips_the_finished_stages_and_keeps_their_times(
     assert "fine-tune the teacher" not in log  # no stage ran again
     again = json.loads((tmp_path / "results" / "results.json").read_text(encoding="utf-8"))
     for name in ("teacher-finetune-tnews", "distill-general", "distill-task-tnews"):
-        assert again["seconds"][name] == first["seconds"][name] > 0
+        # the state file keeps 2 decimals, the report 1: the same time may round 0.25 -> 0.2 or 0.3
+        assert first["seconds"][name] > 0 and again["seconds"][name] == pytest.approx(first["seconds"][name], abs=0.11)
     student = again["tasks"]["tnews"]["models"]["student"]["accuracy"]
     assert student == first["tasks"]["tnews"]["models"]["student"]["accuracy"]
 
