@@ -105,8 +105,7 @@ def pretrain_teacher(
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=generator,
                         collate_fn=lambda items: collate_batch(items, pad_id))  # fmt: skip
     model = load_pretrained(BertForMaskedLM, str(teacher_dir), "teacher").train()
-    saved = {k: getattr(model.config, k) for k in ("hidden_dropout_prob", "attention_probs_dropout_prob")}
-    if dropout is not None:
+    if dropout is not None:  # the modules only: the saved config keeps its dropout for fine-tuning
         _set_dropout(model, dropout)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     warmup = max(1, steps // 10)
@@ -129,8 +128,6 @@ def pretrain_teacher(
                 tick(step, loss_value)
             if step >= steps:
                 break
-    for key, value in saved.items():
-        setattr(model.config, key, value)
     model.save_pretrained(str(teacher_dir))
     return loss_value
 
