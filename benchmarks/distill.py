@@ -106,7 +106,7 @@ def build(precision: str, batch: int, stage: str = "general"):  # noqa: ANN201 -
     pairs, matches, projections = [], [], None
     if stage != "prediction":
         pairs = uniform_layer_map(12, 4)
-        matches = build_matches(pairs, widths_differ=True)
+        matches = build_matches(pairs)
         capture_scores(teacher, attention_layers(matches, "T"))
         capture_scores(student, attention_layers(matches, "S"))
         projections = Projections(312, 768, [s for s, _ in pairs], "shared")

@@ -30,7 +30,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from side_by_side import NO_PEER, PEER_SCRIPT, alternate, check_peer, machine_line, measure, ratio_line  # noqa: E402
+from side_by_side import (  # noqa: E402
+    NO_PEER,
+    PEER_SCRIPT,
+    alternate,
+    check_peer,
+    compile_bytecode,
+    machine_line,
+    measure,
+    ratio_line,
+)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -115,6 +124,7 @@ def worker_scaling(opts: argparse.Namespace, corpus: list[Path], vocab: Path, tm
 def side_by_side(opts: argparse.Namespace, corpus: list[Path], vocab: Path, tmp: Path) -> dict[str, list[dict]]:
     """TinyBERT's script and ``tinyzh pregen`` (default segmenter, and each of ``--segmenters``), in turn."""
     check_peer(opts.peer, opts.peer_script)
+    print(compile_bytecode(opts.peer))
     text = concatenated(corpus, tmp / f"corpus_x{opts.scale}.txt", opts.scale)
     print(f"side by side: {text.stat().st_size / 1e6:.1f} MB (the corpora x{opts.scale}), {opts.epochs} epoch(s), "
           f"whole-word masking, mlm 0.15, max_seq_len 128, 2 workers each, {opts.pairs} round(s)")

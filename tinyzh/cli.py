@@ -11,7 +11,6 @@ import logging
 import os
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
@@ -25,7 +24,7 @@ err_console = Console(stderr=True)
 class TinyzhGroup(TyperGroup):
     """Root group that turns user errors into one readable line."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
         except TinyzhError as exc:

@@ -84,3 +84,12 @@ def test_bf16_only_where_the_cpu_has_bf16_matmuls() -> None:
     assert distill_bench.default_precisions({"avx512f", "avx512_bf16"})[0] == ["fp32", "bf16"]
     precisions, note = distill_bench.default_precisions({"avx2", "fma"})
     assert precisions == ["fp32"] and note is not None and "--precisions bf16" in note
+
+
+@pytest.mark.parametrize("stage", ["general", "intermediate", "prediction"])
+def test_real_step_bench_builds_and_steps(stage: str) -> None:
+    """The real bench (BERT-base teacher, TinyBERT-4 student) on a tiny batch: the phase it builds
+    from tinyzh's distill API still trains, and counts FLOPs."""
+    bench = distill_bench.StepBench(stage, "fp32", 2, 8)
+    assert bench.flops > 0
+    assert bench.seconds_per_step(1, 0) > 0

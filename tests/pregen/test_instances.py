@@ -88,3 +88,12 @@ def test_truncation_keeps_the_longer_side_trimmed(la: int, lb: int, limit: int, 
     assert 0 <= front_a <= la - new_a and 0 <= front_b <= lb - new_b
     if la + lb > limit:
         assert abs(new_a - new_b) <= 1 or min(new_a, new_b) == min(la, lb)
+
+
+@given(st.integers(1, 8), st.integers(0, 10_000))
+def test_documents_are_the_nonempty_lines_of_each_document(n_docs: int, seed: int) -> None:
+    tokens = chunk(n_docs, seed)
+    offsets, doc_lines = tokens.line_offsets.tolist(), tokens.doc_lines.tolist()
+    expected = [[(offsets[i], offsets[i + 1]) for i in range(doc_lines[d], doc_lines[d + 1]) if offsets[i + 1] > offsets[i]]
+                for d in range(n_docs)]
+    assert tokens.documents() == expected

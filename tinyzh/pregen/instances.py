@@ -30,11 +30,11 @@ class ChunkTokens:
 
     def documents(self) -> list[list[tuple[int, int]]]:
         """Per document, its non-empty sentences as (start, end) token ranges."""
-        docs = []
-        starts, ends = self.line_offsets[:-1].tolist(), self.line_offsets[1:].tolist()
-        for first, last in zip(self.doc_lines[:-1].tolist(), self.doc_lines[1:].tolist(), strict=True):
-            docs.append([(starts[i], ends[i]) for i in range(first, last) if ends[i] > starts[i]])
-        return docs
+        pairs = list(zip(self.line_offsets[:-1].tolist(), self.line_offsets[1:].tolist(), strict=True))
+        bounds = zip(self.doc_lines[:-1].tolist(), self.doc_lines[1:].tolist(), strict=True)
+        if bool((np.diff(self.line_offsets) > 0).all()):  # the usual case: no line lost all its tokens
+            return [pairs[first:last] for first, last in bounds]
+        return [[p for p in pairs[first:last] if p[1] > p[0]] for first, last in bounds]
 
 
 @dataclass
