@@ -306,12 +306,12 @@ def task(opts: argparse.Namespace, peaks: dict[str, float]) -> None:
                   f"{rate / 1e9:.0f} GFLOP/s = {rate / peaks[precision]:.0%} of the {precision} matmul peak; epoch "
                   f"~{steps * seconds / 60:.0f} min {machine_line()}")
             if opts.compile:
-                task_compiled(opts, stage, precision, seq, bench, seconds, peaks)
+                task_compiled(opts, stage, precision, seq, bench, peaks)
             del bench
 
 
 def task_compiled(opts: argparse.Namespace, stage: str, precision: str, seq: int, eager: StepBench,
-                  eager_s: float, peaks: dict[str, float]) -> None:
+                  peaks: dict[str, float]) -> None:
     """The compiled row of a task step, timed in turn with the eager one (``--pairs`` rounds)."""
     bench = StepBench(stage, precision, opts.batch_size, seq, compiled=True, flops=eager.flops)
     runs = alternate({"eager": lambda: {"seconds": eager.seconds_per_step(opts.steps, opts.warmup)},

@@ -52,8 +52,13 @@ def _teacher_origin(report: dict[str, Any]) -> str:
     (several runs may share a --work folder, one after the other, with other seeds)."""
     reused = report.get("reused") or {}
     if reused.get("teachers_from"):
-        return f"{reused['teachers_from']} seed {reused.get('teachers_seed', reused.get('seed'))}"
-    return f"{report['config']['output']} seed {report['config'].get('seed')}"
+        return f"{_resolved(reused['teachers_from'])} seed {reused.get('teachers_seed', reused.get('seed'))}"
+    return f"{_resolved(report['config']['output'])} seed {report['config'].get('seed')}"
+
+
+def _resolved(folder: str) -> str:
+    """One spelling per folder: ``runs/x`` and ``/work/runs/x`` (and ``runs/x/``) name the same teacher."""
+    return str(Path(folder).resolve())
 
 
 def summarise(reports: list[dict[str, Any]]) -> dict[str, Any]:

@@ -92,3 +92,11 @@ def test_a_missing_results_file_is_one_line(tmp_path: Path, capsys: pytest.Captu
     assert quality_seeds.main([str(tmp_path / "nowhere")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "nowhere/results.json: no such file" in err and err.count("\n") == 1
+
+
+def test_one_teacher_spelt_two_ways_counts_once(tmp_path: Path) -> None:
+    own = _write(tmp_path / "s0", 0, {"tnews": {"teacher": 0.5}})
+    other = _write(tmp_path / "s1", 1, {"tnews": {"teacher": 0.5}},
+                   reused={"from": "/runs/s0/", "seed": 0, "teachers_from": "/runs/./s0/", "teachers_seed": 0})
+    teacher = quality_seeds.summarise(quality_seeds.load([own, other]))["tasks"]["tnews"]["models"]["teacher"]
+    assert teacher["runs"] == 1

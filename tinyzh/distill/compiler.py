@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,8 @@ def compile_terms(phase: Any) -> Callable[..., dict[str, torch.Tensor]]:
     # imported first (tensorboard and others do): keep the one already loaded
     if sys.version_info < (3, 12):  # 3.12 has no standard-library distutils (and no clash)
         os.environ.setdefault("SETUPTOOLS_USE_DISTUTILS", "stdlib")
+        # ... which setuptools then warns about on every run; the choice is deliberate here
+        warnings.filterwarnings("ignore", message="Reliance on distutils from stdlib", category=UserWarning)
     return torch.compile(phase._terms, dynamic=True)
 
 
