@@ -153,7 +153,7 @@ def test_dry_run_prints_the_plan_and_commands_and_runs_nothing(tmp_path: Path) -
     assert f"tinyzh augment --task demo-sentiment --input {out}/data/demo_task/train.json" in text
     assert "--num-aug 3" in text and f"tinyzh distill --stage task --data {out}/distill-data/train.json" in text
     # [distill_task] unlabeled = true: the augmented rows, then the task's unlabeled.json
-    assert (f"cat {out}/augment/train.json {out}/data/demo_task/unlabeled.json > {out}/distill-data/train.json && "
+    assert (f"awk 1 {out}/augment/train.json {out}/data/demo_task/unlabeled.json > {out}/distill-data/train.json && "
             "tinyzh distill --stage task") in text
     assert not out.exists()
     listed = CliRunner().invoke(app, ["run", "--list"])
@@ -178,6 +178,12 @@ def test_unlabeled_needs_the_task_folders_unlabeled_json(tmp_path: Path) -> None
     step = plan(load_recipe(write(tmp_path, text)))[-1]
     assert step.plan.config.data == str(tmp_path / "out" / "distill-data" / "train.json")
     assert step.plan.settings["unlabeled"] == str(task_dir / "unlabeled.json")
+
+
+def test_unlabeled_and_select_on_dev_are_switches(tmp_path: Path) -> None:
+    text = f'output = "{tmp_path / "out"}"\ntask = "demo-sentiment"\ndata_dir = "{tmp_path}"\n[distill_task]\nunlabeled = "no"\n'
+    with pytest.raises(ConfigError, match=r"recipe.toml:5: \[distill_task\] unlabeled: unlabeled must be true or false, got 'no'"):
+        plan(load_recipe(write(tmp_path, text)))
 
 
 def test_every_bundled_recipe_plans(tmp_path: Path) -> None:

@@ -334,6 +334,9 @@ def _augment(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
 def _distill_task(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
     _need(recipe, "distill_task", w.task, "task", "the task to distil")
     _need(recipe, "distill_task", w.data_dir, "data_dir", "the folder holding the task's files")
+    for key in ("select_on_dev", "unlabeled"):  # read as switches: "no" would count as true
+        if not isinstance(table.get(key, False), bool):
+            raise recipe.error(f"{key} must be true or false, got {table[key]!r}", "distill_task", key)
     task_dir = _task_dir(w)
     student = str(w.general) if w.general else str(w.student)
     options = {k: v for k, v in table.items() if k not in ("select_on_dev", "unlabeled")}
@@ -355,7 +358,8 @@ def _distill_task(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan
         return _distill(config, reporter)
 
     outputs = [Path(config.output)] + ([data.parent] if unlabeled else [])
-    join = f"mkdir -p {shlex.quote(str(data.parent))} && cat {shlex.quote(str(labelled))} " \
+    # As _join_lines: ``awk 1`` ends each file's last line with a newline where ``cat`` would glue two rows
+    join = f"mkdir -p {shlex.quote(str(data.parent))} && awk 1 {shlex.quote(str(labelled))} " \
            f"{shlex.quote(str(unlabeled))} > {shlex.quote(str(data))}" if unlabeled else ""
     return StagePlan("distill_task", WHAT["distill_task"], outputs,
                      {**config.identity(), **({"unlabeled": str(unlabeled)} if unlabeled else {})}, run, config,
