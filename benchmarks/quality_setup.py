@@ -88,6 +88,15 @@ class QualitySize:
     init_from_teacher: bool = False
     attention_loss: str = "mse"
     relation_heads: int | None = None
+    # recipe (f) candidates for the prediction step: a teacher with nearly flat soft labels (IFLYTEK)
+    # teaches little unless the hard labels are mixed in
+    hard_label_weight: float = 0.0
+    temperature: float = 1.0
+
+
+# Settings added after runs were made: left out of a run's recorded settings while at these values,
+# so those runs still resume and are still reused (their recorded settings lack them)
+LATER_SETTINGS: dict[str, Any] = {"hard_label_weight": 0.0, "temperature": 1.0}
 
 
 SIZES: dict[str, QualitySize] = {
@@ -188,7 +197,12 @@ class QualityConfig:
         return {"data": str(self.data), "output": str(self.output), "size": self.size, "seed": self.seed,
                 "threads": self.threads, "teacher": str(teacher) if teacher else "scratch",
                 "tasks": list(self.tasks), "reuse": str(self.reuse) if self.reuse else None, "only": self.only,
-                "settings": asdict(self.shape)}  # fmt: skip
+                "settings": recorded_settings(self.shape)}  # fmt: skip
+
+
+def recorded_settings(size: QualitySize) -> dict[str, Any]:
+    """``size`` as a run records it: every field, less the later ones still at their old behaviour."""
+    return {k: v for k, v in asdict(size).items() if not (k in LATER_SETTINGS and v == LATER_SETTINGS[k])}
 
 
 def missing_data(data: Path) -> str | None:
