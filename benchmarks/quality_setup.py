@@ -94,9 +94,15 @@ class QualitySize:
     temperature: float = 1.0
 
 
-# Settings added after runs were made: left out of a run's recorded settings while at these values,
+# Settings added after runs were made: left out of a run's recorded settings while at their defaults,
 # so those runs still resume and are still reused (their recorded settings lack them)
-LATER_SETTINGS: dict[str, Any] = {"hard_label_weight": 0.0, "temperature": 1.0}
+LATER_SETTINGS = ("hard_label_weight", "temperature")
+
+
+def later_settings_set(size: QualitySize) -> dict[str, Any]:
+    """The later settings ``size`` moves off their defaults (the ones a run records and plans)."""
+    fields = QualitySize.__dataclass_fields__
+    return {k: getattr(size, k) for k in LATER_SETTINGS if getattr(size, k) != fields[k].default}
 
 
 SIZES: dict[str, QualitySize] = {
@@ -202,7 +208,8 @@ class QualityConfig:
 
 def recorded_settings(size: QualitySize) -> dict[str, Any]:
     """``size`` as a run records it: every field, less the later ones still at their old behaviour."""
-    return {k: v for k, v in asdict(size).items() if not (k in LATER_SETTINGS and v == LATER_SETTINGS[k])}
+    changed = later_settings_set(size)
+    return {k: v for k, v in asdict(size).items() if k not in LATER_SETTINGS or k in changed}
 
 
 def missing_data(data: Path) -> str | None:

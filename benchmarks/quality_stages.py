@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from quality_reuse import Reused
-from quality_setup import LATER_SETTINGS, TASKS, QualitySize
+from quality_setup import TASKS, QualitySize, later_settings_set
 
 
 def layer_map(teacher_layers: int, student_layers: int) -> str:
@@ -58,9 +58,8 @@ def recipe_overrides(size: QualitySize, task: str, data_dir: Path, vocab: Path, 
     }  # fmt: skip
     if size.relation_heads is not None:  # TOML has no null: the option's default is left alone
         values["distill_general.relation_heads"] = values["distill_task.relation_heads"] = size.relation_heads
-    for name, default in LATER_SETTINGS.items():  # the prediction step's; unset keeps older runs' stages
-        if getattr(size, name) != default:
-            values[f"distill_task.{name}"] = getattr(size, name)
+    for name, value in later_settings_set(size).items():  # the prediction step's; unset keeps older runs' stages
+        values[f"distill_task.{name}"] = value
     if synonyms is not None:
         values["augment.synonyms"] = str(synonyms)
     overrides = [f"{key}={json.dumps(value)}" for key, value in values.items()]
