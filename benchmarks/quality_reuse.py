@@ -32,7 +32,8 @@ SCRATCH_SETTINGS = ("teacher", "positions", "corpus_chars", "pregen_seq_len", "p
 PRETRAINED_SETTINGS = ("pretrained_finetune_epochs", "pretrained_teacher_lr")
 # ... and those that decide the augmented sets and the general student (--only baselines)
 STUDENT_SETTINGS = ("corpus_chars", "pregen_seq_len", "pregen_epochs", "general_steps", "general_lr", "num_aug",
-                    "student", "pretrained_student", "init_from_teacher", "attention_loss", "relation_heads")  # fmt: skip
+                    "student", "pretrained_student", "init_from_teacher", "attention_loss", "relation_heads",
+                    "hidden_loss")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def _check_settings(where: str, old: dict[str, Any], new: dict[str, Any], config
     if config.only == "baselines":
         names += STUDENT_SETTINGS
     for name in dict.fromkeys(names):
-        before, now = old.get(name), new[name]
+        before, now = old.get(name), new.get(name)  # a later setting at its default is not recorded
         if isinstance(now, dict) and set(now) >= set(config.tasks) and set(now) <= set(TASKS):
             before = {t: v for t, v in (before or {}).items() if t in config.tasks}  # only this run's tasks
             now = {t: v for t, v in now.items() if t in config.tasks}

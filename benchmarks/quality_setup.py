@@ -92,11 +92,14 @@ class QualitySize:
     # teaches little unless the hard labels are mixed in
     hard_label_weight: float = 0.0
     temperature: float = 1.0
+    # both distillation stages' hidden-state loss: "normalised" divides the squared error by the teacher's
+    # spread (e5's hidden states are small: with "mse" the hidden terms are ~50x below the attention ones)
+    hidden_loss: str = "mse"
 
 
 # Settings added after runs were made: left out of a run's recorded settings while at their defaults,
 # so those runs still resume and are still reused (their recorded settings lack them)
-LATER_SETTINGS = ("hard_label_weight", "temperature")
+LATER_SETTINGS = ("hard_label_weight", "temperature", "hidden_loss")
 
 
 def later_settings_set(size: QualitySize) -> dict[str, Any]:

@@ -27,6 +27,9 @@ def layer_map(teacher_layers: int, student_layers: int) -> str:
 
 
 RECIPE = "quality-best"
+# the recipe stages each later setting (quality_setup.LATER_SETTINGS) is passed to
+LATER_STAGES = {"hard_label_weight": ("distill_task",), "temperature": ("distill_task",),
+                "hidden_loss": ("distill_general", "distill_task")}
 
 
 def recipe_overrides(size: QualitySize, task: str, data_dir: Path, vocab: Path, synonyms: Path | None,
@@ -58,8 +61,9 @@ def recipe_overrides(size: QualitySize, task: str, data_dir: Path, vocab: Path, 
     }  # fmt: skip
     if size.relation_heads is not None:  # TOML has no null: the option's default is left alone
         values["distill_general.relation_heads"] = values["distill_task.relation_heads"] = size.relation_heads
-    for name, value in later_settings_set(size).items():  # the prediction step's; unset keeps older runs' stages
-        values[f"distill_task.{name}"] = value
+    for name, value in later_settings_set(size).items():  # unset: older runs' stages keep their fingerprints
+        for stage in LATER_STAGES[name]:
+            values[f"{stage}.{name}"] = value
     if synonyms is not None:
         values["augment.synonyms"] = str(synonyms)
     overrides = [f"{key}={json.dumps(value)}" for key, value in values.items()]

@@ -28,6 +28,37 @@ def test_hidden_mse_skips_padding() -> None:
     assert losses.hidden_mse(h_S, h_T, mask).item() == pytest.approx(total / count, rel=1e-5)
 
 
+def test_hidden_normalised_is_the_error_over_the_teachers_spread() -> None:
+    g = torch.Generator().manual_seed(2)
+    h_S, h_T = torch.randn(2, 3, 4, generator=g), torch.randn(2, 3, 4, generator=g) * 0.1 + 5.0
+    h_T[1, 2] = 1e3  # the padded token: neither in the error nor in the teacher's mean or spread
+    mask = _mask()
+    real = [(b, t) for b in range(2) for t in range(3) if mask[b, t]]
+    mean = [sum(h_T[b, t, d].item() for b, t in real) / len(real) for d in range(4)]
+    error = sum((h_S[b, t, d].item() - h_T[b, t, d].item()) ** 2 for b, t in real for d in range(4))
+    spread = sum((h_T[b, t, d].item() - mean[d]) ** 2 for b, t in real for d in range(4))
+    assert losses.hidden_normalised(h_S, h_T, mask).item() == pytest.approx(error / spread, rel=1e-5)
+    # scale-free: 1 for the teacher's mean state everywhere, 0 for the teacher itself, at any scale
+    constant = torch.tensor(mean).expand(2, 3, 4)
+    for scale in (1.0, 0.01):
+        assert losses.hidden_normalised(constant * scale, h_T * scale, mask).item() == pytest.approx(1.0, rel=1e-4)
+    assert losses.hidden_normalised(h_T, h_T, mask).item() == 0.0
+
+
+def test_hidden_normalised_gradient_is_hidden_mse_scaled() -> None:
+    """The teacher's spread is a constant of the batch: the gradient is MSE's times count / spread."""
+    g = torch.Generator().manual_seed(3)
+    h_S, h_T = torch.randn(2, 3, 4, generator=g).requires_grad_(), torch.randn(2, 3, 4, generator=g)
+    mask = _mask()
+    losses.hidden_normalised(h_S, h_T, mask).backward()
+    normalised = h_S.grad.clone()
+    h_S.grad = None
+    losses.hidden_mse(h_S, h_T, mask).backward()
+    ratio = normalised[mask.bool()] / h_S.grad[mask.bool()]
+    assert torch.allclose(ratio, ratio.flatten()[0].expand_as(ratio), rtol=1e-4)
+    assert normalised[1, 2].abs().sum() == 0
+
+
 def test_attention_mse_on_valid_pairs_only() -> None:
     g = torch.Generator().manual_seed(1)
     s_S, s_T = torch.randn(2, 2, 3, 3, generator=g), torch.randn(2, 2, 3, 3, generator=g)
@@ -92,7 +123,7 @@ def test_hard_and_mlm_ce() -> None:
 
 
 def test_losses_are_looked_up_by_name() -> None:
-    assert set(losses.LOSSES) == {"hidden_mse", "attention_mse", "attention_kl", "attention_relation", "soft_ce",
+    assert set(losses.LOSSES) == {"hidden_mse", "hidden_normalised", "attention_mse", "attention_kl", "attention_relation", "soft_ce",
                                    "hard_ce", "mlm_ce"}
 
 

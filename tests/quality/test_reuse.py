@@ -116,6 +116,8 @@ def _copy_config(tiny_run: Path, target: Path, **changes: Any) -> Path:
         (["--set", "max_train=20"], "has max_train 24, this run 20"),
         (["--teacher", "scratch"], "has teacher '.*multilingual-e5-small-zh', this run 'scratch'; reuse needs the same teacher"),
         (["--only", "baselines", "--set", "general_steps=3"], "has general_steps 2, this run 3"),
+        (["--only", "baselines", "--set", 'hidden_loss="normalised"'],  # a later setting the earlier run lacks
+         'has hidden_loss null, this run "normalised"'),
     ],
 )  # fmt: skip
 def test_reuse_refuses_a_run_whose_settings_would_make_it_wrong(

@@ -26,6 +26,7 @@ def distill(
     layer_map: Annotated[str | None, typer.Option(help="STUDENT:TEACHER pairs, 0 = embeddings, e.g. 0:0,1:3,2:6,3:9,4:12 (default uniform).", rich_help_panel=_MODEL)] = None,
     projection: Annotated[str, typer.Option(help="Width projection: shared (TinyBERT) or per-layer.", rich_help_panel=_MODEL)] = "shared",
     attention_loss: Annotated[str, typer.Option(help="mse on pre-softmax scores (TinyBERT), kl on probabilities (MiniLM) or relation: query/key/value relations (MiniLMv2; any width and heads).", rich_help_panel=_MODEL)] = "mse",
+    hidden_loss: Annotated[str, typer.Option(help="mse between hidden states (TinyBERT) or normalised: the same error over the teacher's spread about its mean state in the batch (1 - R^2; for teachers with small hidden states, e.g. e5).", rich_help_panel=_MODEL)] = "mse",
     relation_heads: Annotated[int | None, typer.Option(help="--attention-loss relation: relation heads, dividing both widths (default: the teacher's attention heads).", rich_help_panel=_MODEL)] = None,
     init_from_teacher: Annotated[bool, typer.Option("--init-from-teacher/--no-init-from-teacher", help="Start a new student from the mapped teacher layers and embeddings (a narrower student: their leading slices; see docs/distill.md).", rich_help_panel=_MODEL)] = False,
     mlm_weight: Annotated[float, typer.Option(help="General stage: weight of the student's own masked-LM loss (0 = off).", rich_help_panel=_MODEL)] = 0.0,
@@ -60,6 +61,7 @@ def distill(
     config = DistillConfig(
         stage=stage, data=data, output=output, teacher=teacher, student=student, task=task, step=step, dev=dev,
         max_seq_len=max_seq_len, layer_map=layer_map, projection=projection, attention_loss=attention_loss,
+        hidden_loss=hidden_loss,
         mlm_weight=mlm_weight, temperature=temperature, hard_label_weight=hard_label_weight, epochs=epochs,
         max_steps=max_steps, batch_size=batch_size, grad_accum=grad_accum, lr=lr, warmup=warmup,
         weight_decay=weight_decay, max_grad_norm=max_grad_norm, seed=seed, save_steps=save_steps,

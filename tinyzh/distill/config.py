@@ -22,6 +22,10 @@ STEPS = ("intermediate", "prediction", "both")
 PRECISIONS = ("fp32", "bf16", "fp16")
 PROJECTIONS = ("shared", "per-layer")
 ATTENTION_LOSSES = ("mse", "kl", "relation")
+HIDDEN_LOSSES = ("mse", "normalised")
+# Options added after runs were recorded: left out of ``identity`` at these defaults, so a recipe run
+# made before them keeps its fingerprint (and a rerun skips its finished stages).
+ADDED_LATER = {"hidden_loss": "mse"}
 # TinyBERT's learning rates: general 1e-4; task 5e-5 for the intermediate step, 3e-5 for prediction.
 DEFAULT_LR = {"general": 1e-4, "intermediate": 5e-5, "prediction": 3e-5}
 PATH_OPTIONS = ("data", "teacher", "student", "dev")  # may be local paths, stored relative to the output too
@@ -49,6 +53,7 @@ class DistillConfig(CommandConfig):
     layer_map: str | None = None
     projection: str = "shared"
     attention_loss: str = "mse"
+    hidden_loss: str = "mse"
     mlm_weight: float = 0.0
     temperature: float = 1.0
     hard_label_weight: float = 0.0
@@ -78,6 +83,7 @@ class DistillConfig(CommandConfig):
         self._check_choice("precision", PRECISIONS)
         self._check_choice("projection", PROJECTIONS)
         self._check_choice("attention_loss", ATTENTION_LOSSES)
+        self._check_choice("hidden_loss", HIDDEN_LOSSES)
         if not self.data:
             raise ConfigError("--data is required: a `tinyzh pregen` output (general) or a task file (task)")
         if not self.output:
@@ -120,6 +126,10 @@ class DistillConfig(CommandConfig):
             raise ConfigError(
                 f"--{name.replace('_', '-')} {getattr(self, name)!r} is not one of: {', '.join(choices)}"
             )
+
+    def identity(self) -> dict[str, Any]:
+        """``CommandConfig.identity`` without the ``ADDED_LATER`` options at their defaults."""
+        return {k: v for k, v in super().identity().items() if k not in ADDED_LATER or v != ADDED_LATER[k]}
 
     def learning_rate(self, step: str) -> float:
         """--lr when given, else TinyBERT's default for ``step`` ("general", "intermediate", "prediction")."""

@@ -4,6 +4,9 @@ Shapes: B batch, T tokens, D width, H heads, C classes, P masked positions, V vo
 ``mask`` is the (B, T) 0/1 ``inputs_mask``: padded tokens never count, as queries or as keys.
 
 - ``hidden_mse``    TinyBERT eq. 8/9: MSE between (projected) student and teacher hidden states.
+- ``hidden_normalised``  the same squared error over the teacher's own spread about its mean state in
+                    the batch (1 - R^2): scale-free, so a teacher with small hidden states (e5-small:
+                    variance ~0.03 per feature) does not leave the hidden terms ~50x below the attention ones.
 - ``attention_mse`` TinyBERT eq. 7: MSE between *pre-softmax* attention scores, averaged over heads.
 - ``attention_kl``  MiniLM (Wang et al. 2020) eq. 3: KL(teacher probs || student probs) per query row.
 - ``attention_relation``  MiniLMv2 (Wang et al. 2021): KL of query-query, key-key and value-value
@@ -70,6 +73,22 @@ def hidden_mse(h_S: torch.Tensor, h_T: torch.Tensor, mask: torch.Tensor) -> torc
     return total / (m.sum() * h_S.size(-1)).clamp_min(1.0)
 
 
+def hidden_normalised(h_S: torch.Tensor, h_T: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(B, T, D) x2, (B, T) -> scalar: sum of (h_S - h_T)^2 over real tokens, over the teacher's
+    sum of (h_T - mean)^2, ``mean`` its per-feature mean over the batch's real tokens.
+
+    0 for a perfect match, 1 for a student that outputs the teacher's mean state for every token.
+    The denominator is the teacher's (no gradient): the loss is hidden_mse times a per-batch constant.
+    """
+    m = _token_mask(mask).unsqueeze(-1)  # (B, T, 1)
+    total = _MaskedSquaredError.apply(h_S, h_T, m)
+    with torch.no_grad():
+        t = h_T.detach().float()
+        mean = (t * m).sum((0, 1)) / m.sum().clamp_min(1.0)  # (D,)
+        spread = ((t - mean) * m).pow(2).sum()
+    return total / spread.clamp_min(1e-12)
+
+
 def _pair_mask(mask: torch.Tensor) -> torch.Tensor:
     """(B, T) -> (B, 1, T, T): 1 where both the query and the key are real tokens."""
     m = _token_mask(mask)
@@ -125,6 +144,7 @@ def mlm_ce(logits_S: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 LOSSES: dict[str, Callable[..., torch.Tensor]] = {
     "hidden_mse": hidden_mse,
+    "hidden_normalised": hidden_normalised,
     "attention_mse": attention_mse,
     "attention_kl": attention_kl,
     "attention_relation": relation_kl,

@@ -100,18 +100,20 @@ def build_matches(
     pairs: list[tuple[int, int]],
     *,
     attention_loss: str = "mse",
+    hidden_loss: str = "mse",
     hidden_weight: float = 1.0,
     attention_weight: float = 1.0,
 ) -> list[LayerMatch]:
     """One hidden match per pair, plus one attention match per pair of transformer layers.
 
     ``attention_loss="relation"`` (MiniLMv2) reads the layers' query/key/value (feature ``qkv``),
-    the others their attention scores.
+    the others their attention scores. ``hidden_loss`` names the hidden terms' loss: ``mse`` or
+    ``normalised`` (``losses.hidden_normalised``).
     """
     feature = "qkv" if attention_loss == "relation" else "attention"
     matches = []
     for s, t in pairs:
-        matches.append(LayerMatch(s, t, "hidden", "hidden_mse", hidden_weight))
+        matches.append(LayerMatch(s, t, "hidden", f"hidden_{hidden_loss}", hidden_weight))
         if s > 0:
             matches.append(LayerMatch(s, t, feature, f"attention_{attention_loss}", attention_weight))
     return matches

@@ -205,7 +205,7 @@ def _intermediate_matches(config: DistillConfig, teacher: nn.Module, student: nn
     """Layer map, matches and projections; switches both models to capture the mapped layers' scores."""
     pairs = resolve_layer_map(config.layer_map, teacher.config.num_hidden_layers, student.config.num_hidden_layers)
     widths_differ = student.config.hidden_size != teacher.config.hidden_size
-    matches = build_matches(pairs, attention_loss=config.attention_loss)
+    matches = build_matches(pairs, attention_loss=config.attention_loss, hidden_loss=config.hidden_loss)
     _truncate_teacher(teacher, deepest_teacher_layer(matches))
     capture_scores(teacher, attention_layers(matches, "T"))
     capture_scores(student, attention_layers(matches, "S"))
