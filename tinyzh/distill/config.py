@@ -23,9 +23,6 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 PROJECTIONS = ("shared", "per-layer")
 ATTENTION_LOSSES = ("mse", "kl", "relation")
 HIDDEN_LOSSES = ("mse", "normalised")
-# Options added after runs were recorded: left out of ``identity`` at these defaults, so a recipe run
-# made before them keeps its fingerprint (and a rerun skips its finished stages).
-ADDED_LATER = {"hidden_loss": "mse"}
 # TinyBERT's learning rates: general 1e-4; task 5e-5 for the intermediate step, 3e-5 for prediction.
 DEFAULT_LR = {"general": 1e-4, "intermediate": 5e-5, "prediction": 3e-5}
 PATH_OPTIONS = ("data", "teacher", "student", "dev")  # may be local paths, stored relative to the output too
@@ -40,6 +37,8 @@ class DistillConfig(CommandConfig):
     # it only within float tolerance (fused kernels round differently), and not the recipe.
     RUN_ONLY: ClassVar[frozenset[str]] = frozenset({"resume", "workers", "logging_steps", "stop_after", "save_steps",
                                                     "output", "cache_teacher_logits", "compile"})
+    # left out of ``identity`` at its default: recipe runs recorded before it keep their fingerprints
+    ADDED_LATER: ClassVar[dict[str, Any]] = {"hidden_loss": "mse"}
 
     stage: str = "general"
     data: str = ""
@@ -126,10 +125,6 @@ class DistillConfig(CommandConfig):
             raise ConfigError(
                 f"--{name.replace('_', '-')} {getattr(self, name)!r} is not one of: {', '.join(choices)}"
             )
-
-    def identity(self) -> dict[str, Any]:
-        """``CommandConfig.identity`` without the ``ADDED_LATER`` options at their defaults."""
-        return {k: v for k, v in super().identity().items() if k not in ADDED_LATER or v != ADDED_LATER[k]}
 
     def learning_rate(self, step: str) -> float:
         """--lr when given, else TinyBERT's default for ``step`` ("general", "intermediate", "prediction")."""
