@@ -99,7 +99,10 @@ class QualitySize:
 
 # Settings added after runs were made: left out of a run's recorded settings while at their defaults,
 # so those runs still resume and are still reused (their recorded settings lack them)
-LATER_SETTINGS = ("hard_label_weight", "temperature", "hidden_loss")
+# ... each with the recipe stages it is passed to
+LATER_STAGES: dict[str, tuple[str, ...]] = {"hard_label_weight": ("distill_task",), "temperature": ("distill_task",),
+                                            "hidden_loss": ("distill_general", "distill_task")}
+LATER_SETTINGS = tuple(LATER_STAGES)
 
 
 def later_settings_set(size: QualitySize) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from quality_reuse import Reused
-from quality_setup import TASKS, QualitySize, later_settings_set
+from quality_setup import LATER_STAGES, TASKS, QualitySize, later_settings_set
 
 
 def layer_map(teacher_layers: int, student_layers: int) -> str:
@@ -27,9 +27,6 @@ def layer_map(teacher_layers: int, student_layers: int) -> str:
 
 
 RECIPE = "quality-best"
-# the recipe stages each later setting (quality_setup.LATER_SETTINGS) is passed to
-LATER_STAGES = {"hard_label_weight": ("distill_task",), "temperature": ("distill_task",),
-                "hidden_loss": ("distill_general", "distill_task")}
 
 
 def recipe_overrides(size: QualitySize, task: str, data_dir: Path, vocab: Path, synonyms: Path | None,

@@ -3,8 +3,8 @@
 Each command keeps its own dataclass config beside its code (``tinyzh.pregen.config`` …), built on
 :class:`CommandConfig`: frozen, validated in ``__post_init__``, JSON-safe ``to_dict`` / ``from_dict``,
 and ``RUN_ONLY``, the fields that change how a run goes but not what it writes (compared when a run
-resumes or a recipe decides whether a stage is up to date). ``ADDED_LATER`` maps options added after
-runs were recorded to their defaults: at the default they are left out of ``identity``, so those runs'
+resumes or a recipe decides whether a stage is up to date). ``ADDED_LATER`` names options added after
+runs were recorded: at their field defaults they are left out of ``identity``, so those runs'
 recipe stages keep their fingerprints. Usage::
 
     @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class CommandConfig:
     """Base of the command configs; subclasses are ``@dataclass(frozen=True)`` and validate themselves."""
 
     RUN_ONLY: ClassVar[frozenset[str]] = frozenset()
-    ADDED_LATER: ClassVar[dict[str, Any]] = {}
+    ADDED_LATER: ClassVar[frozenset[str]] = frozenset()
 
     def _set(self, name: str, value: Any) -> None:
         """Normalise a field inside ``__post_init__`` (the dataclass is frozen)."""
@@ -71,9 +71,9 @@ class CommandConfig:
     def identity(self) -> dict[str, Any]:
         """``to_dict`` without the ``RUN_ONLY`` fields (nor ``ADDED_LATER`` ones at their defaults): equal
         identities write equal outputs."""
-        later = self.ADDED_LATER
+        defaults = {f.name: to_json_value(f.default) for f in fields(self) if f.name in self.ADDED_LATER}
         return {k: v for k, v in self.to_dict().items()
-                if k not in self.RUN_ONLY and not (k in later and v == later[k])}
+                if k not in self.RUN_ONLY and not (k in defaults and v == defaults[k])}
 
     def replace(self: C, **changes: Any) -> C:
         return dataclasses.replace(self, **changes)

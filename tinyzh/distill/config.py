@@ -38,7 +38,7 @@ class DistillConfig(CommandConfig):
     RUN_ONLY: ClassVar[frozenset[str]] = frozenset({"resume", "workers", "logging_steps", "stop_after", "save_steps",
                                                     "output", "cache_teacher_logits", "compile"})
     # left out of ``identity`` at its default: recipe runs recorded before it keep their fingerprints
-    ADDED_LATER: ClassVar[dict[str, Any]] = {"hidden_loss": "mse"}
+    ADDED_LATER: ClassVar[frozenset[str]] = frozenset({"hidden_loss"})
 
     stage: str = "general"
     data: str = ""
