@@ -8,7 +8,7 @@ With ``--only baselines`` only the run's augmented sets and general student, whi
 
 The earlier run must have the same teacher, data, size and the settings that made what is reused
 (``TEACHER_SETTINGS``…); its seed may differ (the report says which it was). A run that itself reused
-teachers passes on where they came from. Usage::
+teachers passes on where they came from, along a chain of any length. Usage::
 
     reused = load_reused(config)        # ConfigError when the reuse would be wrong
     reused.task_teacher("tnews")
@@ -152,11 +152,24 @@ def _reused(run: Path, earlier: dict[str, Any], baselines: bool, scratch: bool) 
     if baselines and earlier.get("only") == "baselines":
         raise ConfigError(f"--reuse {run}: that run made only baselines, no augmented sets or general student; "
                           f"give the run it reused ({earlier.get('reuse')})")
-    teachers = Path(earlier["reuse"]) if earlier.get("reuse") else run  # where its teachers came from
-    origin = _read_config(teachers) if teachers != run else earlier
+    teachers, origin = _teachers_origin(run, earlier)
     first = teachers / origin.get("tasks", TASKS)[0]
     return Reused(run, int(earlier.get("seed", 0)), teachers, first, run / earlier.get("tasks", TASKS)[0],
                   baselines, scratch, int(origin.get("seed", 0)))
+
+
+def _teachers_origin(run: Path, earlier: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
+    """The run that fine-tuned ``run``'s teachers and its config: ``run`` itself, or the end of its chain of
+    ``--reuse`` links (a run that reused passes on where its teachers came from, however many links back)."""
+    seen = {run.resolve()}
+    while earlier.get("reuse"):
+        run = Path(earlier["reuse"])
+        if run.resolve() in seen:
+            raise ConfigError(f"--reuse {run}: its runs reuse each other in a loop; give the run that fine-tuned "
+                              "the teachers")
+        seen.add(run.resolve())
+        earlier = _read_config(run)
+    return run, earlier
 
 
 def _check_files(where: str, reused: Reused, config: QualityConfig) -> None:

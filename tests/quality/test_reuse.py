@@ -78,25 +78,26 @@ def test_only_baselines_trains_on_the_reused_augmented_sets_and_general_student(
 def test_the_scratch_teacher_is_reused_with_its_masked_lm_teacher_and_passed_on(
     data_with_e5: Path, tmp_path: Path
 ) -> None:
-    """Three runs of one task without baselines: made here, reused, and reused from the reusing run."""
-    runs = [tmp_path / f"run{i}" for i in range(3)]
+    """Four runs of one task without baselines: made here, reused, then reused from each reusing run in
+    turn (a chain of three links still finds the teachers at its start)."""
+    runs = [tmp_path / f"run{i}" for i in range(4)]
     for i, run in enumerate(runs):
         more = ["--teacher", "scratch", "--tasks", "ocnli", "--only", "recipe", "--seed", str(i)]
         more += ["--reuse", str(runs[i - 1] / "work")] if i else []
         assert quality.main(_argv(data_with_e5, run / "work", run / "results", *more)) == 0
-    first, last = _read(runs[0] / "results" / "results.json"), _read(runs[2] / "results" / "results.json")
+    first, last = _read(runs[0] / "results" / "results.json"), _read(runs[3] / "results" / "results.json")
     assert "teacher-pretrain" in first["seconds"] and "teacher-pretrain" not in last["seconds"]
     assert last["teacher_mlm_loss"] == first["teacher_mlm_loss"] > 0  # read from the run that trained it
     origin = runs[0] / "work"
-    assert last["reused"]["from"] == str(runs[1] / "work") and last["reused"]["teachers_from"] == str(origin)
-    assert (last["reused"]["seed"], last["reused"]["teachers_seed"]) == (1, 0)
+    assert last["reused"]["from"] == str(runs[2] / "work") and last["reused"]["teachers_from"] == str(origin)
+    assert (last["reused"]["seed"], last["reused"]["teachers_seed"]) == (2, 0)
     assert "masked-LM teacher" in last["reused"]["parts"]
-    work = runs[2] / "work" / "ocnli"
+    work = runs[3] / "work" / "ocnli"
     assert _read(work / "student-general" / "distill_config.json")["teacher"] == str(origin / "ocnli" / "teacher-mlm")
     assert _read(work / "student" / "distill_config.json")["teacher"] == str(
         origin / "ocnli" / "finetune" / "teacher" / "models" / "ocnli")
     assert set(last["tasks"]["ocnli"]["models"]) == {"teacher", "student"}
-    markdown = (runs[2] / "results" / "results.md").read_text(encoding="utf-8")
+    markdown = (runs[3] / "results" / "results.md").read_text(encoding="utf-8")
     assert "no baselines run (--only recipe)" in markdown and "Baselines train" not in markdown
     assert f"(which took them from {origin})" in markdown
 
@@ -147,6 +148,11 @@ def test_other_refusals_name_the_problem(tiny_run: Path, data_with_e5: Path, tmp
     baselines_only = _copy_config(tiny_run, tmp_path / "b", only="baselines", reuse="/elsewhere")
     assert "made only baselines" in refused(baselines_only, "--only", "baselines")
     assert "this run's --work folder" in refused(tmp_path / "work")
+    _copy_config(tiny_run, tmp_path / "loop-a", reuse=str(tmp_path / "loop-b"))
+    _copy_config(tiny_run, tmp_path / "loop-b", reuse=str(tmp_path / "loop-a"))  # hand-edited configs
+    assert "reuse each other in a loop" in refused(tmp_path / "loop-a")
+    _copy_config(tiny_run, tmp_path / "link", reuse=str(tmp_path / "gone"))
+    assert f"--reuse {tmp_path / 'gone'}: no quality_config.json there" in refused(tmp_path / "link")
     with pytest.raises(ConfigError, match="--only baselines needs --reuse RUN_DIR"):
         quality.main(_argv(data_with_e5, tmp_path / "work", tmp_path / "r", "--only", "baselines"))
     with pytest.raises(ConfigError, match="--tasks 'afqmc': expected a comma-separated subset of tnews,ocnli"):
