@@ -56,6 +56,14 @@ def _teacher_origin(report: dict[str, Any]) -> str:
     return f"{_resolved(report['config']['output'])} seed {report['config'].get('seed')}"
 
 
+def _teacher_seed(report: dict[str, Any]) -> Any:
+    """The seed of the run that fine-tuned a run's teacher."""
+    reused = report.get("reused") or {}
+    if reused.get("teachers_from"):
+        return reused.get("teachers_seed", reused.get("seed"))
+    return report["config"].get("seed")
+
+
 def _resolved(folder: str) -> str:
     """One spelling per folder: ``runs/x`` and ``/work/runs/x`` (and ``runs/x/``) name the same teacher."""
     return str(Path(folder).resolve())
@@ -65,9 +73,11 @@ def summarise(reports: list[dict[str, Any]]) -> dict[str, Any]:
     """``{"tasks": {task: {"models": {model: spread}, "n_dev", "se", "margin", "beats_by_2se", "retention"}},
     "warnings": [...]}``."""
     tasks: dict[str, Any] = {}
+    shared: list[str] = []  # "task model: seeds [...]" where one model has two runs of one seed
     names = list(dict.fromkeys(t for r in reports for t in r["tasks"]))
     for task in names:
         values: dict[str, dict[str, float]] = {m: {} for m in MODELS}  # model -> run key -> accuracy
+        seeds: dict[str, dict[str, Any]] = {}  # model -> run key -> the seed that made it
         n_dev = None
         for i, report in enumerate(reports):
             result = report["tasks"].get(task)
@@ -75,11 +85,14 @@ def summarise(reports: list[dict[str, Any]]) -> dict[str, Any]:
                 continue
             n_dev = n_dev or result["n_dev"]
             for model, entry in result["models"].items():
-                key = _teacher_origin(report) if model == "teacher" else str(i)  # a reused teacher counts once
+                teacher = model == "teacher"
+                key = _teacher_origin(report) if teacher else str(i)  # a reused teacher counts once
                 values.setdefault(model, {})[key] = entry["accuracy"]
+                seeds.setdefault(model, {})[key] = _teacher_seed(report) if teacher else report["config"].get("seed")
         models = {m: spread(list(v.values())) for m, v in values.items() if v}
         tasks[task] = {"models": models, "n_dev": n_dev, **_target(models, n_dev)}
-    return {"tasks": tasks, "warnings": _warnings(reports)}
+        shared += [f"{task} {m}: seeds {list(s.values())}" for m, s in seeds.items() if len(set(s.values())) < len(s)]
+    return {"tasks": tasks, "warnings": _warnings(reports, shared)}
 
 
 def _target(models: dict[str, Any], n_dev: int | None) -> dict[str, Any]:
@@ -100,14 +113,15 @@ def _target(models: dict[str, Any], n_dev: int | None) -> dict[str, Any]:
     return out
 
 
-def _warnings(reports: list[dict[str, Any]]) -> list[str]:
-    """Settings that differ between the runs (besides the seed): their means would mix different recipes."""
+def _warnings(reports: list[dict[str, Any]], shared: list[str]) -> list[str]:
+    """Settings that differ between the runs (besides the seed): their means would mix different recipes;
+    and a model with two runs of one seed (runs of one seed that made different models, such as a recipe
+    run and a baselines-only run, are fine)."""
     settings = [r["config"].get("settings", {}) for r in reports]
     differ = sorted({k for s in settings for k in s if any(o.get(k) != s.get(k) for o in settings)})
-    seeds = [r["config"].get("seed") for r in reports]
     warnings = [f"settings differ between the runs: {', '.join(differ)}"] if differ else []
-    if len(set(seeds)) < len(seeds):
-        warnings.append(f"some runs share a seed ({seeds}); their spread is not a seed's")
+    if shared:
+        warnings.append(f"some runs of one model share a seed ({'; '.join(shared)}); their spread is not a seed's")
     return warnings
 
 

@@ -64,8 +64,24 @@ def test_warnings_for_mixed_settings_and_shared_seeds(tmp_path: Path) -> None:
                _write(tmp_path / "b", 0, {"tnews": {"student": 0.4}}, settings={"general_steps": 900})]  # fmt: skip
     summary = quality_seeds.summarise(quality_seeds.load(folders))
     assert summary["warnings"] == ["settings differ between the runs: general_steps",
-                                   "some runs share a seed ([0, 0]); their spread is not a seed's"]  # fmt: skip
+                                   "some runs of one model share a seed (tnews student: seeds [0, 0]); their "
+                                   "spread is not a seed's"]  # fmt: skip
     assert summary["tasks"]["tnews"]["beats_by_2se"] is None  # no baseline to compare with
+
+
+def test_runs_of_one_seed_that_made_different_models_are_not_a_shared_seed(tmp_path: Path) -> None:
+    """A recipe run (--only recipe) and a baselines-only run of the same seed each give one model a run."""
+    folders = [_write(tmp_path / "recipe-s1", 1, {"tnews": {"teacher": 0.51, "student": 0.42}}),
+               _write(tmp_path / "baselines-s1", 1, {"tnews": {"baseline_random": 0.30}},
+                      reused={"from": "/runs/s0", "seed": 0, "teachers_from": "/runs/s0", "teachers_seed": 0}),
+               _write(tmp_path / "recipe-s2", 2, {"tnews": {"teacher": 0.50, "student": 0.41}})]  # fmt: skip
+    summary = quality_seeds.summarise(quality_seeds.load(folders))
+    assert summary["warnings"] == []
+    assert summary["tasks"]["tnews"]["models"]["student"]["runs"] == 2
+    retold = _write(tmp_path / "recipe-s1-again", 1, {"tnews": {"student": 0.43}})  # the student of seed 1 again
+    warnings = quality_seeds.summarise(quality_seeds.load([*folders, retold]))["warnings"]
+    assert warnings == ["some runs of one model share a seed (tnews student: seeds [1, 2, 1]); their spread is "
+                        "not a seed's"]  # fmt: skip
 
 
 def test_teachers_of_other_seeds_in_one_work_folder_all_count(tmp_path: Path) -> None:
