@@ -51,9 +51,8 @@ def _teacher_origin(report: dict[str, Any]) -> str:
     """The run that fine-tuned a run's teacher, as work folder and seed: its own, or the one it reused
     (several runs may share a --work folder, one after the other, with other seeds)."""
     reused = report.get("reused") or {}
-    if reused.get("teachers_from"):
-        return f"{_resolved(reused['teachers_from'])} seed {reused.get('teachers_seed', reused.get('seed'))}"
-    return f"{_resolved(report['config']['output'])} seed {report['config'].get('seed')}"
+    folder = reused["teachers_from"] if reused.get("teachers_from") else report["config"]["output"]
+    return f"{_resolved(folder)} seed {_teacher_seed(report)}"
 
 
 def _teacher_seed(report: dict[str, Any]) -> Any:
