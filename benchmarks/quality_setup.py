@@ -299,9 +299,9 @@ def trim_vocab(vocab_file: Path, sources: list[Path], directory: Path) -> Path:
 def write_synthetic_data(root: Path) -> Path:
     """A ``../shared/data``-shaped folder from the bundled demo corpus and demo task (for ``--size tiny``).
 
-    TNEWS rows are the demo reviews with positive -> "100", negative -> "101"; IFLYTEK rows the same
-    reviews as "1" / "0"; OCNLI rows pair two reviews, "entailment" when their sentiment agrees and
-    "contradiction" when it does not. No pretrained teacher is written: ``--teacher auto`` is scratch here.
+    TNEWS rows are the demo task's questions with their four product categories as "100"–"103"; IFLYTEK
+    rows the same questions as "0"–"3"; OCNLI rows pair two questions, "entailment" when their category
+    agrees and "contradiction" when it does not. No pretrained teacher is written: ``--teacher auto`` is scratch here.
     """
     from tinyzh.demo.task import demo_corpus, demo_task_dir
     from tinyzh.demo.teacher import write_vocab
@@ -311,7 +311,7 @@ def write_synthetic_data(root: Path) -> Path:
     ]
     (root / "corpus").mkdir(parents=True, exist_ok=True)
     (root / "corpus" / "demo.txt").write_text(demo_corpus().read_text(encoding="utf-8"), encoding="utf-8")
-    codes = {"positive": 100, "negative": 101}
+    codes = {label: 100 + i for i, label in enumerate(sorted({str(r["label"]) for r in rows}))}
     tnews = [json.dumps({"label": codes[r["label"]], "sentence": r["sentence"], "id": i}, ensure_ascii=False)
              for i, r in enumerate(rows)]  # fmt: skip
     pairs = [
@@ -319,11 +319,11 @@ def write_synthetic_data(root: Path) -> Path:
                     "label": "entailment" if a["label"] == b["label"] else "contradiction"}, ensure_ascii=False)
         for i, (a, b) in enumerate(zip(rows, rows[1:], strict=False))
     ]  # fmt: skip
-    iflytek = [json.dumps({"label": int(r["label"] == "positive"), "sentence": r["sentence"], "id": i},
+    iflytek = [json.dumps({"label": codes[r["label"]] - 100, "sentence": r["sentence"], "id": i},
                           ensure_ascii=False) for i, r in enumerate(rows)]  # fmt: skip
     for task, lines in (("tnews", tnews), ("ocnli", pairs), ("iflytek", iflytek)):
         (root / "clue" / task).mkdir(parents=True, exist_ok=True)
-        _write_lines(root / "clue" / task / "train.json", lines[0::2])  # alternate rows: both labels in each
+        _write_lines(root / "clue" / task / "train.json", lines[0::2])  # alternate rows: every label in each
         _write_lines(root / "clue" / task / "dev.json", lines[1::2])
     write_vocab(root / VOCAB.parent, [root / "corpus" / "demo.txt", demo_task_dir() / "train.json"])
     return root

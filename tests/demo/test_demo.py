@@ -34,7 +34,7 @@ def test_tiny_demo_end_to_end(demo_task_registered: None, tmp_path: Path) -> Non
         assert f"{stage}: " in result.output  # each stage announced
     text = " ".join(result.output.split())
     assert "fewer parameters than the teacher" in text and "without distillation reaches" in text
-    assert "Half of the dev reviews use opinion words that none of them contains" in text
+    assert "Half of the dev questions ask about products that none of them names" in text
 
     report = json.loads((out / "demo_results.json").read_text(encoding="utf-8"))
     rows = {row["name"]: row for row in report["rows"]}
@@ -55,9 +55,7 @@ def test_tiny_demo_end_to_end(demo_task_registered: None, tmp_path: Path) -> Non
     assert (out / "pregen" / "manifest.json").is_file()
     assert (out / "student" / "distill_config.json").is_file()
     assert json.loads((out / "student" / "config.json").read_text(encoding="utf-8"))["id2label"] == {
-        "0": "negative",
-        "1": "positive",
-    }
+        "0": "clothing", "1": "digital", "2": "food", "3": "home"}
     augmented = (out / "augment" / "train.json").read_text(encoding="utf-8").splitlines()
     assert len(augmented) > 24  # the 24 originals plus their copies
     distilled = (out / "distill-data" / "train.json").read_text(encoding="utf-8").splitlines()
@@ -74,7 +72,7 @@ def test_tiny_demo_end_to_end(demo_task_registered: None, tmp_path: Path) -> Non
     assert {"general/loss", "general/hidden_1", "general/attention_1", "general/lr",
             "general/samples_per_s"} <= set(board["distill_general"])
     assert {"intermediate/hidden_1", "prediction/soft_ce", "prediction/lr"} <= set(board["distill_task"])
-    student_dev = board["eval"]["eval/student/demo-sentiment/dev_accuracy"][0][1]
+    student_dev = board["eval"]["eval/student/demo-products/dev_accuracy"][0][1]
     assert student_dev == pytest.approx(rows["student"]["dev_accuracy"])
 
     again = CliRunner().invoke(app, ["demo", "--output", str(out), "--size", "tiny", "--threads", "1"])
@@ -104,7 +102,7 @@ def _report(student: float, baseline: float, size: str = "default") -> DemoRepor
 
 def test_explanation_says_why_the_student_won_or_plainly_that_it_did_not() -> None:
     won = " ".join(explanation(_report(0.85, 0.70)).split())
-    assert "only from the 96 labelled reviews" in won and "3000 unlabelled reviews" in won
+    assert "only from the 96 labelled questions" in won and "3000 unlabelled questions" in won
     assert "(masked-LM loss 6.10 -> 2.30)" in won and "85.0% against the baseline's 70.0%" in won
     lost = " ".join(explanation(_report(0.70, 0.70)).split())
     assert "did not beat the baseline (70.0%)" in lost and "docs/quality.md" in lost

@@ -150,7 +150,7 @@ def test_dry_run_prints_the_plan_and_commands_and_runs_nothing(tmp_path: Path) -
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "distill_task │ run │ not run yet" in text
-    assert f"tinyzh augment --task demo-sentiment --input {out}/data/demo_task/train.json" in text
+    assert f"tinyzh augment --task demo-products --input {out}/data/demo_task/train.json" in text
     assert "--num-aug 3" in text and f"tinyzh distill --stage task --data {out}/distill-data/train.json" in text
     # [distill_task] unlabeled = true: the augmented rows, then the task's unlabeled.json
     assert (f"awk 1 {out}/augment/train.json {out}/data/demo_task/unlabeled.json > {out}/distill-data/train.json && "
@@ -166,7 +166,7 @@ def test_dry_run_prints_the_plan_and_commands_and_runs_nothing(tmp_path: Path) -
 
 
 def test_unlabeled_needs_the_task_folders_unlabeled_json(tmp_path: Path) -> None:
-    task_dir = tmp_path / "data" / "demo_task"
+    task_dir = tmp_path / "data" / "demo-sentiment"
     task_dir.mkdir(parents=True)
     for split in ("train", "dev"):
         (task_dir / f"{split}.json").write_text('{"sentence": "很好。", "label": "positive"}\n', encoding="utf-8")

@@ -35,7 +35,7 @@ def test_task_teacher_teaches_distill_task_and_is_scored_when_finetune_is_off(tm
 
 def test_finetune_output_replaces_task_teacher_when_it_runs(tmp_path: Path) -> None:
     plans = _plans(tmp_path, 'task_teacher="/models/tuned"')
-    tuned = str(tmp_path / "finetune" / "teacher" / "models" / "demo-sentiment")
+    tuned = str(tmp_path / "finetune" / "teacher" / "models" / "demo-products")
     assert plans["distill_task"].config.teacher == tuned
 
 

@@ -50,7 +50,7 @@ def demo(
                           reporter=reporter)
     finally:
         reporter.close()
-    table = Table(title=f"tinyzh demo ({size}): demo-sentiment dev set, CPU")
+    table = Table(title=f"tinyzh demo ({size}): demo-products dev set, CPU")
     for column in COLUMNS:
         table.add_column(column, justify="left" if column == "model" else "right")
     for cells in table_rows(report):

@@ -2,10 +2,12 @@
 
 The text is original: sentence templates about twelve everyday topics, filled from small word
 lists with a fixed seed, so the file is reproducible and varied enough for a tiny masked-LM to learn
-something in a minute. Between them come the demo task's unlabelled reviews (``make_task``'s
-``unlabeled`` split, eight to a document): in-domain text where the opinion words that the labelled
-training set lacks occur beside the ones it has, which is what the teacher learns them from. Format (what ``tinyzh pregen`` reads): one sentence a line, a blank line
-between documents. Regenerate with::
+something in a minute. Between them come two kinds of in-domain documents for the demo task
+(``make_task``): sentences about the shop's products that show what each one is (``USES``: 粽子 is
+eaten, 路由器 is plugged in, 旗袍 is worn, 茶几 stands in a room), the new products as often as the
+seen ones, and the task's unlabelled customer questions (its ``unlabeled`` split), eight to a document.
+The product sentences are what the teacher learns the new products' categories from. Format (what
+``tinyzh pregen`` reads): one sentence a line, a blank line between documents. Regenerate with::
 
     python -m tinyzh.demo.make_corpus            # writes tinyzh/data/demo_corpus.txt
 """
@@ -19,8 +21,9 @@ from pathlib import Path
 from tinyzh.demo import make_task
 
 SEED = 20240601
-N_DOCUMENTS = 320  # everyday documents, besides the review documents
-REVIEWS_PER_DOCUMENT = 8
+N_DOCUMENTS = 320  # everyday documents, besides the product and question documents
+N_PRODUCT_DOCUMENTS = 400
+PER_DOCUMENT = 8  # sentences of a product or question document
 OUTPUT = Path(__file__).resolve().parents[1] / "data" / "demo_corpus.txt"
 
 WORDS: dict[str, list[str]] = {
@@ -278,26 +281,54 @@ def document(rng: random.Random) -> list[str]:
     return sentences
 
 
-def review_documents() -> list[list[str]]:
-    """The demo task's unlabelled reviews, ``REVIEWS_PER_DOCUMENT`` to a document."""
-    reviews = [str(row["sentence"]) for row in make_task.generate()["unlabeled"]]
-    return [reviews[i : i + REVIEWS_PER_DOCUMENT] for i in range(0, len(reviews), REVIEWS_PER_DOCUMENT)]
+# category -> sentences that say what a product of it is ("{x}": the product)
+USES: dict[str, list[str]] = {
+    "food": ["{x}很好吃。", "我早饭吃了{x}。", "{x}要放进冰箱。", "妈妈做的{x}又香又甜。", "{x}过期了就不能吃了。",
+             "吃了一点{x}，已经饱了。", "孩子最爱吃{x}。", "{x}的味道有点甜。"],
+    "digital": ["{x}没电了，要充电。", "{x}连不上蓝牙。", "我把{x}插上电源。", "{x}的系统要更新了。", "{x}坏了，拿去修。",
+                "新买的{x}运行很快。", "{x}要装驱动才能用。", "{x}用了一年，电池不太行了。"],
+    "clothing": ["{x}穿着很舒服。", "我今天穿了{x}。", "{x}洗了以后缩水了。", "天冷了，多穿一件{x}。", "{x}是纯棉的。",
+                 "{x}的尺码有点小。", "她试穿了好几件{x}。", "{x}要挂起来晾干。"],
+    "home": ["{x}放在客厅里。", "我们把{x}搬进了卧室。", "{x}摆在窗户旁边。", "新家的{x}是木头做的。", "打扫房间时擦了擦{x}。",
+             "{x}占了不少地方。", "搬家的时候{x}最难搬。", "{x}和墙的颜色很配。"],
+}
+
+
+def product_documents(rng: random.Random, n: int = N_PRODUCT_DOCUMENTS) -> list[list[str]]:
+    """``n`` documents of ``PER_DOCUMENT`` sentences, each about a product drawn from every category's
+    seen and new products alike."""
+    documents = []
+    for _ in range(n):
+        sentences: list[str] = []
+        while len(sentences) < PER_DOCUMENT:
+            category = rng.choice(make_task.LABELS)
+            sentence = rng.choice(USES[category]).format(x=rng.choice(make_task.products("all", category)))
+            if sentence not in sentences:
+                sentences.append(sentence)
+        documents.append(sentences)
+    return documents
+
+
+def question_documents() -> list[list[str]]:
+    """The demo task's unlabelled questions, ``PER_DOCUMENT`` to a document."""
+    questions = [str(row["sentence"]) for row in make_task.generate()["unlabeled"]]
+    return [questions[i : i + PER_DOCUMENT] for i in range(0, len(questions), PER_DOCUMENT)]
 
 
 def generate(n_documents: int = N_DOCUMENTS, seed: int = SEED) -> str:
-    """The corpus text: one sentence a line, a blank line between documents; everyday and review
-    documents alternate (so that a cut corpus, ``[data] max_documents``, still holds both)."""
+    """The corpus text: one sentence a line, a blank line between documents; everyday, product and
+    question documents take turns (so that a cut corpus, ``[data] max_documents``, still holds all three)."""
     rng = random.Random(seed)
-    everyday = [document(rng) for _ in range(n_documents)]
-    reviews = review_documents()
-    documents = [doc for i in range(max(len(everyday), len(reviews))) for doc in (everyday[i:i + 1] + reviews[i:i + 1])]
+    kinds = [[document(rng) for _ in range(n_documents)], product_documents(rng), question_documents()]
+    documents = [doc for i in range(max(map(len, kinds))) for kind in kinds for doc in kind[i:i + 1]]
     return "\n\n".join("\n".join(doc) for doc in documents) + "\n"
 
 
 def main() -> None:
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text(generate(), encoding="utf-8")
-    print(f"wrote {OUTPUT} ({N_DOCUMENTS} everyday documents, {len(review_documents())} of reviews)")
+    print(f"wrote {OUTPUT} ({N_DOCUMENTS} everyday documents, {N_PRODUCT_DOCUMENTS} about products, "
+          f"{len(question_documents())} of questions)")
 
 
 if __name__ == "__main__":

@@ -95,16 +95,17 @@ def explanation(report: DemoReport) -> str:
     loss = f" (masked-LM loss {report.mlm_loss[0]:.2f} -> {report.mlm_loss[1]:.2f})" if report.mlm_loss else ""
     examples = ", ".join(sorted(words("new"))[:3])
     setting = (
-        f"The baseline learned only from the {train} labelled reviews. Half of the dev reviews use opinion "
-        f"words that none of them contains ({examples} …), so there it can only guess. The teacher read "
-        f"those words in {unlabeled} unlabelled reviews during its pre-training{loss}."
+        f"The baseline learned only from the {train} labelled questions. Half of the dev questions ask about "
+        f"products that none of them names ({examples} …), so there it has only the names' characters to go "
+        f"on. The teacher read about those products (what they are for) in its pre-training corpus, beside "
+        f"{unlabeled} unlabelled questions{loss}."
     )
     if report.size == "tiny":
         return f"{setting} At --size tiny every stage runs for seconds: the numbers mean nothing."
     if student.dev_accuracy > baseline.dev_accuracy:
         return (
-            f"{setting} It learned from their context which side they are on, and task distillation on the "
-            f"same unlabelled reviews passed that to the student: {student.dev_accuracy:.1%} against the "
+            f"{setting} It learned there which category each new product belongs with, and task distillation "
+            f"on the unlabelled questions passed that to the student: {student.dev_accuracy:.1%} against the "
             f"baseline's {baseline.dev_accuracy:.1%}. That is what distillation is for: a small model that "
             "keeps what a large one learned from text nobody labelled."
         )

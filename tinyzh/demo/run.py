@@ -18,7 +18,7 @@ from tinyzh.errors import ConfigError, PluginError
 from tinyzh.recipe import Recipe, load_recipe, run_recipe
 from tinyzh.report import Reporter
 
-TASK = "demo-sentiment"
+TASK = "demo-products"
 SIZES = {"default": "demo", "tiny": "demo-tiny", "large": "demo-large"}
 
 

@@ -170,7 +170,7 @@ def _data(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
         raise recipe.error(f"unknown source {table['source']!r}; the only bundled data is 'demo'", "data", "source")
     target = w.out / "data"
     limits = {k: table.get(k) for k in ("max_documents", "max_train", "max_dev", "max_unlabeled")}
-    w.corpus, w.data_dir, w.task = [target / "demo_corpus.txt"], target, w.task or "demo-sentiment"
+    w.corpus, w.data_dir, w.task = [target / "demo_corpus.txt"], target, w.task or "demo-products"
     settings = {"source": "demo", **{k: v for k, v in limits.items() if k != "max_unlabeled" or v is not None}}
     return StagePlan("data", WHAT["data"], [target], settings,  # a key added later only when set: old runs match
                      lambda reporter: copy_demo_data(target, **limits))
