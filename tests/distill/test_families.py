@@ -34,7 +34,8 @@ def family_root(root: Path, spm_dir: Path, model_type: str) -> dict[str, Path]:
                             workers=1))
     from transformers import AutoConfig
 
-    student = AutoConfig.for_model(model_type, vocab_size=901, hidden_size=32, num_hidden_layers=2,
+    vocab_size = json.loads((teacher / "config.json").read_text(encoding="utf-8"))["vocab_size"]
+    student = AutoConfig.for_model(model_type, vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
                                    num_attention_heads=4, intermediate_size=64, pad_token_id=1,
                                    max_position_embeddings=130, hidden_dropout_prob=0.0,
                                    attention_probs_dropout_prob=0.0, **FAMILIES[model_type])
@@ -67,7 +68,7 @@ def test_preset_student_takes_the_teachers_family_and_specials(spm_dir: Path, tm
     teacher = AutoModel.from_pretrained(str(teacher_dir))
     config, directory = _student_config("tinybert-4", teacher.config)
     assert directory is None and config.model_type == "xlm-roberta"
-    assert (config.vocab_size, config.pad_token_id, config.type_vocab_size) == (901, 1, 1)
+    assert (config.vocab_size, config.pad_token_id, config.type_vocab_size) == (teacher.config.vocab_size, 1, 1)
     assert config.max_position_embeddings == teacher.config.max_position_embeddings
     assert (config.num_hidden_layers, config.hidden_size, config.num_attention_heads) == (4, 312, 12)
 
@@ -77,7 +78,8 @@ def test_an_encoder_without_bert_attention_names_its_type(spm_dir: Path, tmp_pat
 
     paths = family_root(tmp_path, spm_dir, "bert")
     teacher = tmp_path / "distil"
-    config = DistilBertConfig(vocab_size=901, dim=32, n_layers=2, n_heads=4, hidden_dim=64, pad_token_id=1)
+    vocab_size = json.loads((paths["teacher"] / "config.json").read_text(encoding="utf-8"))["vocab_size"]
+    config = DistilBertConfig(vocab_size=vocab_size, dim=32, n_layers=2, n_heads=4, hidden_dim=64, pad_token_id=1)
     DistilBertForMaskedLM(config).save_pretrained(str(teacher))
     AutoTokenizer.from_pretrained(str(spm_dir)).save_pretrained(str(teacher))
     with pytest.raises(ConfigError, match="'distilbert' model"):

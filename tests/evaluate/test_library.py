@@ -106,10 +106,13 @@ def test_fine_tuning_learns_a_separable_task(tmp_path: Path, vocab_dir: Path) ->
 
 @pytest.mark.parametrize("model_type", ["xlm-roberta", "ernie"])
 def test_fine_tuning_works_for_other_families_with_sentencepiece(tmp_path: Path, model_type: str) -> None:
-    spm = tiny.write_spm_tokenizer(tmp_path / "spm", vocab_size=800)
+    spm = tmp_path / "spm"  # trained on the task's words too: none of them may be unknown
+    data = _separable(tmp_path / "clue")
+    sentences = [json.loads(line)["sentence"] for line in (data / "tnews" / "train.json").open(encoding="utf-8")]
+    tiny.build_spm_tokenizer(800, lines=tiny.spm_training_lines() + sentences * 3).save_pretrained(str(spm))
     model = tiny.save_tiny_model(tmp_path / "m", spm, model_type=model_type, kind="base", layers=1, hidden=32,
                                  **({"type_vocab_size": 1} if model_type == "xlm-roberta" else {}))
-    config = EvalConfig(models=[ModelSpec("m", str(model))], tasks=["tnews"], data_dir=_separable(tmp_path / "clue"),
+    config = EvalConfig(models=[ModelSpec("m", str(model))], tasks=["tnews"], data_dir=data,
                         output=tmp_path / "out", epochs=50, batch_size=4, lr=1e-2, warmup_ratio=0.0, max_seq_len=16,
                         threads=1)
     (pair,) = run_eval(config).results
