@@ -15,11 +15,12 @@ import json
 import statistics
 from pathlib import Path
 
-import torch
-
 from tinyzh.demo.make_task import words
 from tinyzh.demo.run import TASK, run_demo
+from tinyzh.evaluate.finetune import load_classifier, predict
 from tinyzh.hf import load_hf_tokenizer
+from tinyzh.plugins import get_task
+from tinyzh.tasks.features import encode_examples
 
 MODELS = ("teacher", "student", "baseline")
 HALVES = ("all", "seen", "new")
@@ -32,28 +33,18 @@ def model_dirs(run: Path) -> dict[str, Path]:
             "baseline": tuned / "baseline" / "models" / TASK}  # fmt: skip
 
 
-def predictions(model_dir: Path, sentences: list[str], max_len: int = 64) -> list[str]:
-    from transformers import AutoModelForSequenceClassification
-
-    tokenizer = load_hf_tokenizer(str(model_dir))
-    model = AutoModelForSequenceClassification.from_pretrained(str(model_dir)).eval()
-    with torch.no_grad():
-        batch = tokenizer(sentences, padding=True, truncation=True, max_length=max_len, return_tensors="pt")
-        ids = model(**batch).logits.argmax(-1).tolist()
-    return [model.config.id2label[i] for i in ids]
-
-
 def half_scores(run: Path) -> dict[str, dict[str, float]]:
     """model -> {all, seen, new} -> dev accuracy of that demo run (``new``: rows naming a new product)."""
-    rows = [json.loads(line) for line in (run / "data" / "demo_task" / "dev.json").read_text(encoding="utf-8")
-            .splitlines()]  # fmt: skip
+    task = get_task(TASK)
+    rows = list(task.read_examples(run / "data" / "demo_task" / "dev.json", "dev"))
     new = words("new")
-    is_new = [any(word in str(row["sentence"]) for word in new) for row in rows]
+    pick = {"all": [True] * len(rows), "new": [any(w in row.texts[0] for w in new) for row in rows]}
+    pick["seen"] = [not n for n in pick["new"]]
     scores: dict[str, dict[str, float]] = {}
-    for name, path in model_dirs(run).items():
-        right = [p == row["label"] for p, row in zip(predictions(path, [str(r["sentence"]) for r in rows]), rows,
-                                                      strict=True)]  # fmt: skip
-        pick = {"all": [True] * len(rows), "seen": [not n for n in is_new], "new": is_new}
+    for name, path in model_dirs(run).items():  # the eval library's own loading, encoding and argmax
+        model = load_classifier(str(path), task, trained=True)
+        features = encode_examples(load_hf_tokenizer(str(path)), task, rows, task.max_seq_len)
+        right = [p == row.label for p, row in zip(predict(model, features, 64).labels, rows, strict=True)]
         scores[name] = {h: sum(r for r, p in zip(right, pick[h], strict=True) if p) / max(1, sum(pick[h]))
                         for h in HALVES}  # fmt: skip
     return scores
