@@ -45,7 +45,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality_report  # noqa: E402
 import quality_stages as stages  # noqa: E402
 from quality_reuse import Reused, load_reused, run_tasks  # noqa: E402
-from quality_setup import ONLY, TASKS, QualityConfig, missing_data, prepare_data, write_synthetic_data  # noqa: E402
+from quality_setup import (  # noqa: E402
+    ONLY,
+    TASKS,
+    UNLABELED,
+    QualityConfig,
+    missing_data,
+    prepare_data,
+    write_synthetic_data,
+)
 
 from tinyzh.report import Reporter  # noqa: E402
 
@@ -151,7 +159,8 @@ def _baselines(config: QualityConfig, data_dir: Path, vocab: Path, reused: Reuse
     first, augmented = _student_sources(config, reused)
     aug_dir = stages.augmented_task_dir(data_dir, augmented, out / "data-augmented")
     blank = stages.random_student(size, vocab, out, config.seed, first, config.pretrained_teacher)
-    models = {"baseline_general": first / "student-general", "baseline_random": blank}
+    sources = {"general": first / "student-general", "random": blank}
+    models = {f"baseline_{name}": sources[name] for name in config.baselines}
     return stages.finetune(size, models, aug_dir, out / "baselines", size.student_lr,
                            stages.student_passes(size, config.tasks), config.seed, save=False)  # fmt: skip
 
@@ -226,7 +235,8 @@ def _report(config: QualityConfig, data_dir: Path, runs: dict[str, Any], baselin
             pairs["teacher"] = PairResult.load(reused.teacher_pairs(task) if reused else
                                                out / task / "finetune" / "teacher" / "pairs" / f"{task}.json")
             pairs["student"] = PairResult.load(out / task / "eval" / "student" / "pairs" / f"{task}.json")
-        pairs |= {name: baselines[name, task] for name in ("baseline_general", "baseline_random") if baselines}
+        pairs |= {name: baselines[name, task] for name in ("baseline_general", "baseline_random")
+                  if (name, task) in baselines}
         models = {name: {"accuracy": round(p.dev_score, 4), "parameters": p.parameters} for name, p in pairs.items()}
         if reused and runs:  # the recipe's eval scored the reused teacher again: the same model, the same score
             rescored = PairResult.load(out / task / "eval" / "teacher" / "pairs" / f"{task}.json")
@@ -240,6 +250,7 @@ def _report(config: QualityConfig, data_dir: Path, runs: dict[str, Any], baselin
             "n_train": len(load_split(data_dir / task / "train.json", plugin, "train")),
             "n_dev": len(load_split(dev, plugin, "dev")), "n_train_augmented": _rows(augmented[task]),
             "baseline_passes": stages.student_passes(size)[task], "models": models,
+            "n_unlabeled": _rows(data_dir / task / UNLABELED) if size.unlabeled and runs else 0,
             "retention": quality_report.ratio(models["student"]["accuracy"], teacher) if runs else None,
             "speedup_batch_1": quality_report.ratio(models["student"]["examples_per_s"]["batch_1"],
                                                     models["teacher"]["examples_per_s"]["batch_1"]) if runs else None,
@@ -311,6 +322,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--reuse run's augmented sets and general student (another seed of them)",
     )
     parser.add_argument(
+        "--baselines",
+        default="general,random",
+        help="which no-teacher baselines run: a comma-separated subset of general (the general-distilled "
+        "student fine-tuned) and random (random weights fine-tuned)",
+    )
+    parser.add_argument(
         "--synthetic",
         action="store_true",
         help="use data built from tinyzh's bundled demo files (automatic for --size tiny "
@@ -354,7 +371,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     config = QualityConfig(data=data, output=args.work, size=args.size, seed=args.seed, threads=args.threads,
                            overrides=_overrides(args.set), teacher=args.teacher, reuse=args.reuse, only=args.only,
-                           tasks=_tasks(args.tasks, args.reuse))  # fmt: skip
+                           tasks=_tasks(args.tasks, args.reuse),
+                           baselines=tuple(b.strip() for b in args.baselines.split(",") if b.strip()))  # fmt: skip
     start = time.perf_counter()
     report = run_quality(config, args.results, resume=args.resume)
     print(quality_report.markdown(report))

@@ -50,6 +50,8 @@ def markdown(report: dict[str, Any]) -> str:
     lines += ["", summary_line(report)]
     if any("baseline_random" in r["models"] for r in report["tasks"].values()):
         lines += ["", baseline_line(report)]
+    if (unlabeled := unlabeled_line(report)) is not None:
+        lines += ["", unlabeled]
     lines += ["", stage_line(report)]
     if report.get("reused"):
         lines += ["", reused_line(report)]
@@ -90,6 +92,14 @@ def baseline_line(report: dict[str, Any]) -> str:
     )
     return ("Baselines train on the student's augmented sets for as many passes as the student's two "
             f"task-distillation steps ({passes}), with hard labels and no teacher.")  # fmt: skip
+
+
+def unlabeled_line(report: dict[str, Any]) -> str | None:
+    """With ``--set unlabeled=true``: how many unlabelled rows the student's task distillation added."""
+    counts = ", ".join(f"{task} {result['n_unlabeled']:,}" for task, result in report["tasks"].items()
+                       if result.get("n_unlabeled"))
+    return (f"The student's task distillation also saw each task's unlabelled rows ({counts}), labelled by the "
+            "teacher alone; the baselines cannot use them.") if counts else None
 
 
 def stage_line(report: dict[str, Any]) -> str:

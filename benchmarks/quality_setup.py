@@ -21,6 +21,9 @@ Data (``prepare_data``), all derived from ``--data`` (the layout of ``../shared/
     OUT/data/iflytek/train.json  FewCLUE train.json + test_public.json (3024 + 1749 labelled rows, 119 classes)
     OUT/data/iflytek/dev.json    FewCLUE dev.json (1373 rows): the reported accuracy
     OUT/vocab/vocab.txt          bert-base-chinese's vocabulary, cut to the tokens the data can use
+    OUT/data/<task>/unlabeled.json   with ``--set unlabeled=true`` only: the task's test.json (FewCLUE's
+                                 test / OCNLI's test, no labels; never the dev set), label keys dropped.
+                                 Written after the vocabulary is cut, so it leaves the vocabulary as it was
 
 ``write_synthetic_data`` builds a folder of the same layout from tinyzh's bundled demo data, so the
 tiny setting (and its test) runs without ``../shared/data``.
@@ -45,6 +48,7 @@ TEACHERS = ("auto", "scratch")  # or a checkpoint folder
 # --only: everything; the recipe (teacher and student) without the baselines; the baselines alone, on the
 # augmented sets and general student of the --reuse run (another seed of them, cheaply)
 ONLY = ("all", "recipe", "baselines")
+BASELINES = ("general", "random")  # (b) the general-distilled student fine-tuned, (a) random weights fine-tuned
 
 
 @dataclass(frozen=True)
@@ -95,13 +99,22 @@ class QualitySize:
     # both distillation stages' hidden-state loss: "normalised" divides the squared error by the teacher's
     # spread (e5's hidden states are small: with "mse" the hidden terms are ~50x below the attention ones)
     hidden_loss: str = "mse"
+    # recipe (f) candidates: the prediction step's own passes (every task; None: task_epochs) and peak lr
+    # (None: task_lr). A student still fitting at the end of the prediction step (IFLYTEK) wants more
+    prediction_epochs: int | None = None
+    prediction_lr: float | None = None
+    # recipe (f): both task-distillation steps also see the task's unlabelled rows (the teacher labels
+    # them in the prediction step; the no-teacher baselines cannot use them)
+    unlabeled: bool = False
 
 
 # Settings added after runs were made: left out of a run's recorded settings while at their defaults,
 # so those runs still resume and are still reused (their recorded settings lack them)
 # ... each with the recipe stages it is passed to
 LATER_STAGES: dict[str, tuple[str, ...]] = {"hard_label_weight": ("distill_task",), "temperature": ("distill_task",),
-                                            "hidden_loss": ("distill_general", "distill_task")}
+                                            "hidden_loss": ("distill_general", "distill_task"),
+                                            "prediction_epochs": ("distill_task",), "prediction_lr": ("distill_task",),
+                                            "unlabeled": ("distill_task",)}
 LATER_SETTINGS = tuple(LATER_STAGES)
 
 
@@ -162,6 +175,7 @@ class QualityConfig:
     tasks: tuple[str, ...] = TASKS  # a subset of TASKS, run and reported in TASKS order
     reuse: Path | None = None  # an earlier run's --work folder whose fine-tuned teachers are taken (quality_reuse)
     only: str = "all"  # one of ONLY
+    baselines: tuple[str, ...] = BASELINES  # which of BASELINES run (unless --only recipe)
 
     def __post_init__(self) -> None:
         self.data, self.output = Path(self.data), Path(self.output)
@@ -173,6 +187,10 @@ class QualityConfig:
         self.tasks = tuple(t for t in TASKS if t in self.tasks)
         if self.only not in ONLY:
             raise ConfigError(f"--only {self.only!r}: expected one of {', '.join(ONLY)}")
+        if not self.baselines or set(self.baselines) - set(BASELINES):
+            raise ConfigError(f"--baselines {','.join(self.baselines)!r}: expected a comma-separated subset of "
+                              f"{','.join(BASELINES)}")
+        self.baselines = tuple(b for b in BASELINES if b in self.baselines)
         if self.only == "baselines" and self.reuse is None:
             raise ConfigError("--only baselines needs --reuse RUN_DIR: the baselines train on that run's augmented "
                               "sets and start from its general student")
@@ -240,7 +258,23 @@ def prepare_data(data: Path, out: Path, size: QualitySize) -> tuple[Path, Path]:
         _write_lines(data_dir / task / "train.json", train[: size.max_train])
         _write_lines(data_dir / task / "dev.json", _lines(data / "clue" / task / "dev.json")[: size.max_dev])
     vocab_dir = trim_vocab(data / VOCAB, [data_dir / "corpus.txt", *data_dir.glob("*/*.json")], out / "vocab")
+    for task in sources:  # after the vocabulary: a run with them has the same vocabulary as one without
+        path = data_dir / task / UNLABELED
+        if size.unlabeled:
+            _write_lines(path, unlabeled_rows(_lines(data / "clue" / task / "test.json"))[: size.max_train])
+        else:
+            path.unlink(missing_ok=True)
     return data_dir, vocab_dir
+
+
+UNLABELED = "unlabeled.json"  # the recipe's name for a task's rows without a label
+LABEL_KEYS = ("label", "label_des")
+
+
+def unlabeled_rows(lines: list[str]) -> list[str]:
+    """JSON lines without their label keys (CLUE's test files carry none; this makes sure)."""
+    rows = [json.loads(line) for line in lines]
+    return [json.dumps({k: v for k, v in row.items() if k not in LABEL_KEYS}, ensure_ascii=False) for row in rows]
 
 
 def _lines(path: Path) -> list[str]:
@@ -325,5 +359,6 @@ def write_synthetic_data(root: Path) -> Path:
         (root / "clue" / task).mkdir(parents=True, exist_ok=True)
         _write_lines(root / "clue" / task / "train.json", lines[0::2])  # alternate rows: every label in each
         _write_lines(root / "clue" / task / "dev.json", lines[1::2])
+        _write_lines(root / "clue" / task / "test.json", unlabeled_rows(lines[0::2]))  # never the dev rows' text
     write_vocab(root / VOCAB.parent, [root / "corpus" / "demo.txt", demo_task_dir() / "train.json"])
     return root

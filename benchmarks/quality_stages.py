@@ -151,9 +151,11 @@ def finetune(
 
 
 def student_passes(size: QualitySize, tasks: tuple[str, ...] = TASKS) -> dict[str, float]:
-    """Passes over the augmented set the distilled student makes (two steps of ``task_epochs``): the
-    baselines' budget, so they train on the same data for as long."""
-    return {task: 2.0 * size.task_epochs[task] for task in tasks}
+    """Passes over the augmented set the distilled student makes (the intermediate step's ``task_epochs``
+    and the prediction step's, ``prediction_epochs`` when set): the baselines' budget, so they train on
+    the same data for as long."""
+    return {task: float(size.task_epochs[task] + (size.prediction_epochs or size.task_epochs[task]))
+            for task in tasks}
 
 
 def augmented_task_dir(data_dir: Path, augmented: dict[str, Path], output: Path) -> Path:

@@ -79,6 +79,25 @@ def test_cli_writes_originals_first_and_keeps_labels_ids_and_fields(tmp_path: Pa
     assert progress["complete"] and progress["config"]["num_aug"] == 4 and progress["stats"]["examples_in"] == 12
 
 
+def test_allow_unlabeled_augments_rows_without_a_label(tmp_path: Path, synonyms: Path) -> None:
+    rows = [{k: v for k, v in r.items() if k != "label"} for r in OCNLI_ROWS] + OCNLI_ROWS[:1]
+    source, out = write_jsonl(tmp_path / "unlabeled.json", rows), tmp_path / "aug.json"
+    argv = ["augment", "--task", "ocnli", "--input", str(source), "--output", str(out), "--synonyms", str(synonyms),
+            "--num-aug", "3"]
+    plain = CliRunner().invoke(app, argv)  # a training file needs its labels: the rest are bad lines
+    assert plain.exit_code == 0 and all(r.get("label") == "entailment" for r in read(out))
+    assert "missing field 'label'" in out.with_name("aug.json.bad.txt").read_text(encoding="utf-8")
+    result = CliRunner().invoke(app, [*argv, "--allow-unlabeled", "--overwrite"])
+    assert result.exit_code == 0, result.output
+    records = read(out)
+    assert len(records) > len(rows) and {r["id"] for r in records} == {7, 8, 9}
+    unlabelled = [r for r in records if "label" not in r]
+    assert unlabelled[:1] == rows[:1] and len(unlabelled) > 3  # the originals first, then copies without one
+    assert [r for r in records if "label" in r][0] == OCNLI_ROWS[0]  # a labelled row keeps its label
+    both = CliRunner().invoke(app, [*argv, "--allow-unlabeled", "--balance", "--overwrite"])
+    assert both.exit_code == 1 and "--balance keeps label proportions" in " ".join(both.output.split())
+
+
 def test_single_text_task_and_p_zero(tmp_path: Path, synonyms: Path) -> None:
     rows = [{"label": 100, "label_desc": "news_story", "sentence": "他很高兴地去了城市", "keywords": "城市", "id": 1}]
     summary = run_augment(config(tmp_path, synonyms, rows, task="tnews", p=0.0))

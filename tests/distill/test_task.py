@@ -102,3 +102,37 @@ def test_teacher_label_order_is_mapped() -> None:
 def test_task_stage_needs_a_task(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["distill", "--stage", "task", "--data", "x", "--output", str(tmp_path)])
     assert result.exit_code == 1 and "--task" in result.output
+
+
+def test_the_prediction_step_has_its_own_epochs_and_lr(toy_task: None, task_files: dict[str, Path],
+                                                        tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    extra = ("--lr", "2e-4", "--prediction-epochs", "3", "--prediction-lr", "1e-3")
+    result = CliRunner().invoke(app, _cli(task_files, out, *extra))
+    assert result.exit_code == 0, result.output
+    inter, pred = read_metrics(out / "intermediate"), read_metrics(out)
+    assert len(inter) == 6 and len(pred) == 9  # 24 examples / batch 8: 2 epochs, then 3
+    assert max(r["lr"] for r in inter) <= 2e-4 + 1e-12
+    assert 5e-4 < max(r["lr"] for r in pred) <= 1e-3 + 1e-12
+    stored = json.loads((out / "distill_config.json").read_text(encoding="utf-8"))
+    assert stored["prediction_epochs"] == 3 and stored["prediction_lr"] == 1e-3
+
+
+def test_prediction_budget_needs_a_prediction_step(tmp_path: Path) -> None:
+    from tinyzh.distill.config import DistillConfig
+    from tinyzh.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--prediction-lr applies to the task stage's prediction step"):
+        DistillConfig(data="x", output=str(tmp_path), prediction_lr=1e-3)
+    with pytest.raises(ConfigError, match="--step intermediate runs none"):
+        DistillConfig(stage="task", task="toy", step="intermediate", data="x", output=str(tmp_path),
+                      prediction_epochs=2)
+    with pytest.raises(ConfigError, match="--prediction-epochs must be at least 1"):
+        DistillConfig(stage="task", task="toy", data="x", output=str(tmp_path), prediction_epochs=0)
+    plain = DistillConfig(stage="task", task="toy", data="x", output=str(tmp_path))
+    # unset, they leave a run's identity as it was before they existed (recipes' fingerprints hold)
+    assert "prediction_lr" not in plain.identity() and "prediction_epochs" not in plain.identity()
+    assert plain.learning_rate("prediction") == 3e-5 and plain.phase_epochs("prediction") == plain.epochs
+    both = plain.replace(lr=2e-4, prediction_lr=1e-3, prediction_epochs=5)
+    assert both.learning_rate("intermediate") == 2e-4 and both.learning_rate("prediction") == 1e-3
+    assert both.phase_epochs("intermediate") == 3 and both.phase_epochs("prediction") == 5

@@ -1,5 +1,5 @@
-"""Settings added to ``quality.py`` after runs were made (the prediction step's hard-label weight and
-temperature, both stages' hidden loss): set, they reach their recipe stages; unset, a run records and plans exactly what it did
+"""Settings added to ``quality.py`` after runs were made (the prediction step's hard-label weight,
+temperature, epochs and lr, both stages' hidden loss): set, they reach their recipe stages; unset, a run records and plans exactly what it did
 before, so earlier runs still resume and are still reused."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from quality_setup import LATER_SETTINGS, QualityConfig, QualitySize, recorded_settings
-from quality_stages import recipe_overrides
+from quality_stages import recipe_overrides, student_passes
 
 from tinyzh.recipe import load_recipe
 from tinyzh.recipe.runner import plan
@@ -31,15 +31,27 @@ def test_unset_they_are_neither_recorded_nor_planned(tmp_path: Path) -> None:
 
 
 def test_set_they_are_recorded_and_reach_the_prediction_step(tmp_path: Path) -> None:
-    config = _config(tmp_path, hard_label_weight=0.5, temperature=2.0, hidden_loss="normalised")
+    config = _config(tmp_path, hard_label_weight=0.5, temperature=2.0, hidden_loss="normalised",
+                     prediction_epochs=3, prediction_lr=1e-3, unlabeled=True)
     assert config.to_dict()["settings"] == recorded_settings(config.shape) == asdict(config.shape)
     planned = _overrides(config.shape, tmp_path)
     assert "distill_task.hard_label_weight=0.5" in planned and "distill_task.temperature=2.0" in planned
     assert {'distill_general.hidden_loss="normalised"', 'distill_task.hidden_loss="normalised"'} <= set(planned)
     (tmp_path / "tnews").mkdir()  # the recipe plans them into tinyzh distill's options
+    (tmp_path / "tnews" / "unlabeled.json").write_text('{"sentence": "x"}\n', encoding="utf-8")
     steps = plan(load_recipe("quality-best", planned + ['student="s"', 'teacher="t"']))
     configs = {step.name: step.plan.config for step in steps if step.name.startswith("distill")}
     task = configs["distill_task"]
     assert (task.hard_label_weight, task.temperature, task.hidden_loss) == (0.5, 2.0, "normalised")
     assert configs["distill_general"].hidden_loss == "normalised"
+    assert (task.prediction_epochs, task.prediction_lr) == (3, 1e-3)
+    assert "distill_task.unlabeled=true" in planned and Path(task.data).parent.name == "distill-data"
     assert configs["distill_general"].hard_label_weight == 0.0  # the prediction step's settings stay there
+    assert configs["distill_general"].prediction_lr is None
+
+
+def test_the_baselines_get_the_prediction_steps_passes_too(tmp_path: Path) -> None:
+    plain = _config(tmp_path).shape
+    assert student_passes(plain, ("tnews",)) == {"tnews": 2.0 * plain.task_epochs["tnews"]}
+    longer = _config(tmp_path, prediction_epochs=3).shape
+    assert student_passes(longer, ("tnews",)) == {"tnews": plain.task_epochs["tnews"] + 3.0}

@@ -75,6 +75,19 @@ def test_only_baselines_trains_on_the_reused_augmented_sets_and_general_student(
     assert "| ocnli | teacher" not in markdown
 
 
+def test_baselines_picks_which_no_teacher_baselines_run(tiny_run: Path, data_with_e5: Path, tmp_path: Path) -> None:
+    earlier, work = tiny_run.parent / "work", tmp_path / "work"
+    argv = _argv(data_with_e5, work, tmp_path / "results", "--reuse", str(earlier), "--only", "baselines",
+                 "--baselines", "random", "--tasks", "ocnli", "--set", "prediction_epochs=2")  # fmt: skip
+    assert quality.main(argv) == 0
+    result = _read(tmp_path / "results" / "results.json")["tasks"]["ocnli"]
+    assert set(result["models"]) == {"baseline_random"}
+    assert not (work / "baselines" / "baseline_general").exists()
+    assert result["baseline_passes"] == 1 + 2  # tiny: 1 intermediate epoch, then the 2 prediction epochs set
+    with pytest.raises(ConfigError, match="--baselines 'teacher': expected a comma-separated subset"):
+        quality.main(_argv(data_with_e5, tmp_path / "w2", tmp_path / "r2", "--baselines", "teacher"))
+
+
 def test_the_scratch_teacher_is_reused_with_its_masked_lm_teacher_and_passed_on(
     data_with_e5: Path, tmp_path: Path
 ) -> None:
@@ -166,3 +179,21 @@ def test_the_script_prints_a_refusal_as_one_line(
     assert quality.cli(argv) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: --reuse ") and err.count("\n") == 1
+
+
+def test_unlabeled_rows_join_task_distillation_and_leave_the_vocabulary(
+    tiny_run: Path, data_with_e5: Path, tmp_path: Path
+) -> None:
+    earlier, work = tiny_run.parent / "work", tmp_path / "work"
+    argv = _argv(data_with_e5, work, tmp_path / "results", "--reuse", str(earlier), "--only", "recipe",
+                 "--tasks", "tnews", "--set", "unlabeled=true")  # fmt: skip
+    assert quality.main(argv) == 0
+    rows = (work / "data" / "tnews" / "unlabeled.json").read_text(encoding="utf-8").splitlines()
+    test_rows = (data_with_e5 / "clue" / "tnews" / "test.json").read_text(encoding="utf-8").splitlines()
+    assert rows and not any("label" in json.loads(r) for r in rows)
+    assert len(rows) == min(len(test_rows), 24)  # tiny: max_train 24
+    summary = _read(work / "tnews" / "student" / "distill_summary.json")
+    assert summary["unlabelled_rows"] == len(rows)
+    assert (work / "vocab" / "vocab.txt").read_bytes() == (earlier / "vocab" / "vocab.txt").read_bytes()
+    markdown = (tmp_path / "results" / "results.md").read_text(encoding="utf-8")
+    assert f"also saw each task's unlabelled rows (tnews {len(rows)})" in markdown

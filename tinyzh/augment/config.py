@@ -36,7 +36,7 @@ class AugmentConfig(CommandConfig):
     workers: int = 1
     chunk_size: int = 64  # input lines a unit of work; fixed so results never depend on --workers
     max_draws: int | None = None  # draws per example before giving up on num_aug; None: 3 * num_aug
-    split: str = "train"
+    split: str = "train"  # "test": rows may lack a label (--allow-unlabeled), as a task's test split may
     balance: bool = False  # keep the input's label proportions by dropping copies (augment/balance.py)
     overwrite: bool = False
     extra: dict[str, Any] = field(default_factory=dict)  # more options for third-party augmenters
@@ -65,6 +65,9 @@ class AugmentConfig(CommandConfig):
             (self.chunk_size >= 1, f"chunk_size must be at least 1, got {self.chunk_size}"),
             (self.max_draws is None or self.max_draws >= 1, f"max_draws must be at least 1, got {self.max_draws}"),
             (self.input.resolve() != self.output.resolve(), f"--output {self.output} is the input file; choose another path"),
+            (self.split in ("train", "test"), f"split must be train or test, got {self.split!r}"),
+            (not (self.balance and self.split == "test"),
+             "--balance keeps label proportions, and --allow-unlabeled admits rows without a label; use one of them"),
         ]
         for ok, message in checks:
             if not ok:

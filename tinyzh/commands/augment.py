@@ -49,6 +49,10 @@ def augment(
     balance: Annotated[
         bool, typer.Option("--balance", help="Keep the input's label proportions: drop copies of labels that grew more.")
     ] = False,
+    allow_unlabeled: Annotated[
+        bool, typer.Option("--allow-unlabeled", help="Rows without a label are augmented too and their copies have none "
+                           "(e.g. FewCLUE's unlabeled.json, for distillation's prediction step).")
+    ] = False,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Start again instead of resuming an unfinished output.")
     ] = False,
@@ -65,7 +69,7 @@ def augment(
         top_k=top_k, synonyms=synonyms, synonyms_format=synonyms_format, teacher=teacher or DEFAULT_TEACHER,
         vocab=vocab if vocab is not None else teacher, device=device,
         batch_size=batch_size, window=window, seed=seed, workers=workers, chunk_size=chunk_size, balance=balance,
-        overwrite=overwrite,
+        split="test" if allow_unlabeled else "train", overwrite=overwrite,
     )
     summary = _run_with_progress(config)
     _print_summary(summary)

@@ -4,7 +4,8 @@ The output directory stores it as ``distill_config.json`` and every checkpoint c
 rerun of the same command can tell whether it may continue from the last checkpoint. Usage::
 
     config = DistillConfig(stage="general", data="pregen/", output="student/", max_steps=100)
-    config.learning_rate("prediction")   # the default for a step when --lr is not given
+    config.learning_rate("prediction")   # --prediction-lr, else --lr, else TinyBERT's default for the step
+    config.phase_epochs("prediction")    # --prediction-epochs, else --epochs
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class DistillConfig(CommandConfig):
     RUN_ONLY: ClassVar[frozenset[str]] = frozenset({"resume", "workers", "logging_steps", "stop_after", "save_steps",
                                                     "output", "cache_teacher_logits", "compile"})
     # left out of ``identity`` at its default: recipe runs recorded before it keep their fingerprints
-    ADDED_LATER: ClassVar[frozenset[str]] = frozenset({"hidden_loss"})
+    ADDED_LATER: ClassVar[frozenset[str]] = frozenset({"hidden_loss", "prediction_lr", "prediction_epochs"})
 
     stage: str = "general"
     data: str = ""
@@ -61,6 +62,10 @@ class DistillConfig(CommandConfig):
     batch_size: int = 32
     grad_accum: int = 1
     lr: float | None = None
+    # the prediction step's own budget (TinyBERT runs the two steps as two commands with their own);
+    # None: --epochs and --lr
+    prediction_epochs: int | None = None
+    prediction_lr: float | None = None
     warmup: float = 0.1
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
@@ -92,7 +97,7 @@ class DistillConfig(CommandConfig):
         for name in ("epochs", "batch_size", "grad_accum", "save_steps", "logging_steps"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
-        for name in ("max_steps", "stop_after", "max_seq_len"):
+        for name in ("max_steps", "stop_after", "max_seq_len", "prediction_epochs"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
@@ -108,8 +113,10 @@ class DistillConfig(CommandConfig):
         for name in ("mlm_weight", "hard_label_weight", "weight_decay", "max_grad_norm"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
-        if self.lr is not None and self.lr <= 0:
-            raise ConfigError(f"--lr must be positive, got {self.lr}")
+        for name in ("lr", "prediction_lr"):
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
+                raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        self._check_prediction_budget()
         if self.workers < 0:
             raise ConfigError(f"--workers must be >= 0, got {self.workers}")
         if self.relation_heads is not None:
@@ -126,9 +133,26 @@ class DistillConfig(CommandConfig):
                 f"--{name.replace('_', '-')} {getattr(self, name)!r} is not one of: {', '.join(choices)}"
             )
 
+    def _check_prediction_budget(self) -> None:
+        """--prediction-epochs / --prediction-lr only where a prediction step runs."""
+        for name in ("prediction_epochs", "prediction_lr"):
+            if getattr(self, name) is not None and (self.stage != "task" or self.step == "intermediate"):
+                where = "--stage general" if self.stage != "task" else "--step intermediate"
+                raise ConfigError(f"--{name.replace('_', '-')} applies to the task stage's prediction step, and "
+                                  f"{where} runs none; drop it or use --step prediction / both")
+
     def learning_rate(self, step: str) -> float:
-        """--lr when given, else TinyBERT's default for ``step`` ("general", "intermediate", "prediction")."""
+        """The peak lr of ``step`` ("general", "intermediate", "prediction"): --prediction-lr for the
+        prediction step when given, else --lr when given, else TinyBERT's default for the step."""
+        if step == "prediction" and self.prediction_lr is not None:
+            return self.prediction_lr
         return self.lr if self.lr is not None else DEFAULT_LR[step]
+
+    def phase_epochs(self, step: str) -> int:
+        """Passes over the data of ``step``: --prediction-epochs for the prediction step when given, else --epochs."""
+        if step == "prediction" and self.prediction_epochs is not None:
+            return self.prediction_epochs
+        return self.epochs
 
     def stored_dict(self, output: str | Path | None = None) -> dict[str, Any]:
         """``to_dict`` plus ``paths_from_output``: each local path option relative to ``output``, so a

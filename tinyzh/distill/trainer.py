@@ -270,7 +270,8 @@ def train_phase(phase: Phase, output: Path, reporter: Reporter | None = None) ->
     """The loop. Returns when the steps are done or ``--stop-after`` steps ran in this call."""
     config, env = phase.config, phase.env
     per_epoch = check_steps(phase)
-    total = min(config.max_steps, config.epochs * per_epoch) if config.max_steps else config.epochs * per_epoch
+    epochs = config.phase_epochs(phase.name)
+    total = min(config.max_steps, epochs * per_epoch) if config.max_steps else epochs * per_epoch
     optim = build_optimizer(phase, total)
     step, best_dev, resumed, last = _resume(phase, output, optim)
     if resumed is None:  # dropout RNG: distinct per rank, restored from the checkpoint on resume
