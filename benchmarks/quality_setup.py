@@ -257,18 +257,18 @@ def prepare_data(data: Path, out: Path, size: QualitySize) -> tuple[Path, Path]:
         train = [line for name in train_files for line in _lines(data / "clue" / task / name)]
         _write_lines(data_dir / task / "train.json", train[: size.max_train])
         _write_lines(data_dir / task / "dev.json", _lines(data / "clue" / task / "dev.json")[: size.max_dev])
+    for task in sources:  # an earlier run's, gone before the vocabulary is cut from the folder's files
+        (data_dir / task / UNLABELED).unlink(missing_ok=True)
     vocab_dir = trim_vocab(data / VOCAB, [data_dir / "corpus.txt", *data_dir.glob("*/*.json")], out / "vocab")
-    for task in sources:  # after the vocabulary: a run with them has the same vocabulary as one without
-        path = data_dir / task / UNLABELED
-        if size.unlabeled:
-            _write_lines(path, unlabeled_rows(_lines(data / "clue" / task / "test.json"))[: size.max_train])
-        else:
-            path.unlink(missing_ok=True)
+    if size.unlabeled:  # after the vocabulary: a run with them has the same vocabulary as one without
+        for task in sources:
+            rows = unlabeled_rows(_lines(data / "clue" / task / "test.json"))[: size.max_train]
+            _write_lines(data_dir / task / UNLABELED, rows)
     return data_dir, vocab_dir
 
 
 UNLABELED = "unlabeled.json"  # the recipe's name for a task's rows without a label
-LABEL_KEYS = ("label", "label_des")
+LABEL_KEYS = ("label", "label_des", "label_desc")  # IFLYTEK's and TNEWS's names of the label's text
 
 
 def unlabeled_rows(lines: list[str]) -> list[str]:

@@ -55,3 +55,23 @@ def test_the_baselines_get_the_prediction_steps_passes_too(tmp_path: Path) -> No
     assert student_passes(plain, ("tnews",)) == {"tnews": 2.0 * plain.task_epochs["tnews"]}
     longer = _config(tmp_path, prediction_epochs=3).shape
     assert student_passes(longer, ("tnews",)) == {"tnews": plain.task_epochs["tnews"] + 3.0}
+
+
+def test_unlabeled_rows_never_reach_the_vocabulary(tmp_path: Path) -> None:
+    import json
+
+    from quality_setup import VOCAB, prepare_data, write_synthetic_data
+
+    data = write_synthetic_data(tmp_path / "data")
+    with (data / "clue" / "tnews" / "test.json").open("a", encoding="utf-8") as test:
+        test.write(json.dumps({"sentence": "龘", "label_desc": "x", "id": 99}, ensure_ascii=False) + "\n")
+    with (data / VOCAB).open("a", encoding="utf-8") as vocab:
+        vocab.write("龘\n")
+    size = _config(tmp_path, unlabeled=True, max_train=None).shape  # every row, the last one too
+    for _ in range(2):  # the second time the first's unlabeled.json is already in the folder
+        data_dir, vocab_dir = prepare_data(data, tmp_path / "out", size)
+        rows = [json.loads(r) for r in (data_dir / "tnews" / "unlabeled.json").read_text(encoding="utf-8").splitlines()]
+        assert {"sentence": "龘", "id": 99} in rows and not any("label_desc" in r for r in rows)
+        assert "龘" not in (vocab_dir / "vocab.txt").read_text(encoding="utf-8").split("\n")
+    prepare_data(data, tmp_path / "out", _config(tmp_path).shape)
+    assert not (data_dir / "tnews" / "unlabeled.json").exists()

@@ -197,3 +197,6 @@ def test_unlabeled_rows_join_task_distillation_and_leave_the_vocabulary(
     assert (work / "vocab" / "vocab.txt").read_bytes() == (earlier / "vocab" / "vocab.txt").read_bytes()
     markdown = (tmp_path / "results" / "results.md").read_text(encoding="utf-8")
     assert f"also saw each task's unlabelled rows (tnews {len(rows)})" in markdown
+    # Resumed with the rows already in the data folder, the vocabulary is cut as before
+    assert quality.main([*argv, "--resume"]) == 0
+    assert (work / "vocab" / "vocab.txt").read_bytes() == (earlier / "vocab" / "vocab.txt").read_bytes()
