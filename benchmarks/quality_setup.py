@@ -22,7 +22,7 @@ Data (``prepare_data``), all derived from ``--data`` (the layout of ``../shared/
     OUT/data/iflytek/dev.json    FewCLUE dev.json (1373 rows): the reported accuracy
     OUT/vocab/vocab.txt          bert-base-chinese's vocabulary, cut to the tokens the data can use
     OUT/data/<task>/unlabeled.json   with ``--set unlabeled=true`` only: the task's test.json (FewCLUE's
-                                 test / OCNLI's test, no labels; never the dev set), label keys dropped.
+                                 test / OCNLI's test, no labels; rows that repeat a dev text are not dropped yet), label keys dropped.
                                  Written after the vocabulary is cut, so it leaves the vocabulary as it was
 
 ``write_synthetic_data`` builds a folder of the same layout from tinyzh's bundled demo data, so the
