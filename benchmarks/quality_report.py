@@ -15,6 +15,7 @@ LABELS = {
     "baseline_random": "baseline: random-init student, fine-tuned",
 }
 
+BASELINE_NAMES = ("baseline_general", "baseline_random")
 SAME = "as student"  # baselines share the student's architecture: same size and speed
 
 
@@ -48,7 +49,7 @@ def markdown(report: dict[str, Any]) -> str:
     for task, result in report["tasks"].items():
         lines += ["| " + " | ".join(cells) + " |" for cells in task_rows(task, result, report.get("teacher_label"))]
     lines += ["", summary_line(report)]
-    if any("baseline_random" in r["models"] for r in report["tasks"].values()):
+    if any(b in r["models"] for r in report["tasks"].values() for b in BASELINE_NAMES):
         lines += ["", baseline_line(report)]
     if (unlabeled := unlabeled_line(report)) is not None:
         lines += ["", unlabeled]
@@ -72,13 +73,12 @@ def summary_line(report: dict[str, Any]) -> str:
     parts = []
     for task, result in report["tasks"].items():
         models = result["models"]
-        beats = all(
-            models["student"]["accuracy"] > models[b]["accuracy"]
-            for b in ("baseline_general", "baseline_random") if b in models
-        )
+        baselines = [b for b in BASELINE_NAMES if b in models]
+        beats = all(models["student"]["accuracy"] > models[b]["accuracy"] for b in baselines)
         speedup = result.get("speedup_batch_1")
-        against = ("no baselines run (--only recipe)" if "baseline_random" not in models
-                   else "beats both baselines" if beats else "does not beat both baselines")
+        which = "both baselines" if len(baselines) == 2 else "the baseline"  # --baselines random or general
+        against = ("no baselines run (--only recipe)" if not baselines
+                   else f"beats {which}" if beats else f"does not beat {which}")
         parts.append(f"{task}: retention {_percent(result['retention'])}, {against}"
                      + (f", {speedup:.1f}x the teacher's batch-1 speed" if speedup else ""))  # fmt: skip
     ratio = report["parameter_ratio"]

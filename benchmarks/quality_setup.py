@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import string
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -257,13 +258,14 @@ def prepare_data(data: Path, out: Path, size: QualitySize) -> tuple[Path, Path]:
         train = [line for name in train_files for line in _lines(data / "clue" / task / name)]
         _write_lines(data_dir / task / "train.json", train[: size.max_train])
         _write_lines(data_dir / task / "dev.json", _lines(data / "clue" / task / "dev.json")[: size.max_dev])
-    for task in sources:  # an earlier run's, gone before the vocabulary is cut from the folder's files
-        (data_dir / task / UNLABELED).unlink(missing_ok=True)
-    vocab_dir = trim_vocab(data / VOCAB, [data_dir / "corpus.txt", *data_dir.glob("*/*.json")], out / "vocab")
-    if size.unlabeled:  # after the vocabulary: a run with them has the same vocabulary as one without
-        for task in sources:
-            rows = unlabeled_rows(_lines(data / "clue" / task / "test.json"))[: size.max_train]
-            _write_lines(data_dir / task / UNLABELED, rows)
+    labelled = [path for path in data_dir.glob("*/*.json") if path.name != UNLABELED]
+    vocab_dir = trim_vocab(data / VOCAB, [data_dir / "corpus.txt", *labelled], out / "vocab")
+    for task in sources:  # after the vocabulary: a run with them has the same vocabulary as one without
+        if size.unlabeled:  # rewritten only when changed: ``--resume`` then keeps the task stages
+            dev = _lines(data_dir / task / "dev.json")
+            _write_lines(data_dir / task / UNLABELED, unlabeled_rows(_test_lines(data, task), dev)[: size.max_train])
+        else:
+            (data_dir / task / UNLABELED).unlink(missing_ok=True)
     return data_dir, vocab_dir
 
 
@@ -271,10 +273,31 @@ UNLABELED = "unlabeled.json"  # the recipe's name for a task's rows without a la
 LABEL_KEYS = ("label", "label_des", "label_desc")  # IFLYTEK's and TNEWS's names of the label's text
 
 
-def unlabeled_rows(lines: list[str]) -> list[str]:
-    """JSON lines without their label keys (CLUE's test files carry none; this makes sure)."""
+def unlabeled_rows(lines: list[str], dev: Sequence[str] = ()) -> list[str]:
+    """JSON lines without their label keys (CLUE's test files carry none; this makes sure), less any row
+    whose text is also a ``dev`` row's (26 of IFLYTEK's dev texts are in its test.json): the teacher's
+    label for such a row would be a label for a dev example, and the student would be scored on it."""
+    held_out = {_text(json.loads(line)) for line in dev}
     rows = [json.loads(line) for line in lines]
-    return [json.dumps({k: v for k, v in row.items() if k not in LABEL_KEYS}, ensure_ascii=False) for row in rows]
+    return [json.dumps({k: v for k, v in row.items() if k not in LABEL_KEYS}, ensure_ascii=False)
+            for row in rows if _text(row) not in held_out]  # fmt: skip
+
+
+TEXT_KEYS = ("sentence", "sentence1", "sentence2")  # the CLUE classification tasks' text fields
+
+
+def _text(row: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(str(row.get(key, "")) for key in TEXT_KEYS)
+
+
+def _test_lines(data: Path, task: str) -> list[str]:
+    """The rows of ``task``'s test.json; an error when there are none (``unlabeled=true`` would add nothing)."""
+    path = data / "clue" / task / "test.json"
+    lines = _lines(path)
+    if not lines:
+        raise ConfigError(f"{path}: {'empty' if path.is_file() else 'missing'}; --set unlabeled=true needs each "
+                          "task's unlabelled test rows there")
+    return lines
 
 
 def _lines(path: Path) -> list[str]:

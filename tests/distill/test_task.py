@@ -118,6 +118,25 @@ def test_the_prediction_step_has_its_own_epochs_and_lr(toy_task: None, task_file
     assert stored["prediction_epochs"] == 3 and stored["prediction_lr"] == 1e-3
 
 
+def test_prediction_options_changed_during_the_intermediate_step_resume_it(
+    toy_task: None, task_files: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    stopped = CliRunner().invoke(app, _cli(task_files, out, "--stop-after", "2", "--hard-label-weight", "0.5"))
+    assert stopped.exit_code == 0, stopped.output
+    assert len(read_metrics(out / "intermediate")) == 2 and not (out / "distill_summary.json").exists()
+    # The intermediate step reads none of these: its checkpoint is still its own, and it carries on
+    extra = ("--prediction-epochs", "3", "--prediction-lr", "1e-3", "--temperature", "2")
+    result = CliRunner().invoke(app, _cli(task_files, out, *extra))
+    assert result.exit_code == 0, result.output
+    inter = read_metrics(out / "intermediate")
+    assert [r["step"] for r in inter] == list(range(1, 7))  # steps 1-2 before the stop, 3-6 resumed
+    assert len(read_metrics(out)) == 9  # the prediction step's own 3 epochs
+    # ...but the prediction step does: a finished one with other options is refused, not silently kept
+    again = CliRunner().invoke(app, _cli(task_files, out, "--prediction-epochs", "2"))
+    assert again.exit_code == 1 and "--prediction-epochs" in again.output
+
+
 def test_prediction_budget_needs_a_prediction_step(tmp_path: Path) -> None:
     from tinyzh.distill.config import DistillConfig
     from tinyzh.errors import ConfigError

@@ -7,9 +7,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
+import pytest
 from quality_setup import LATER_SETTINGS, QualityConfig, QualitySize, recorded_settings
 from quality_stages import recipe_overrides, student_passes
 
+from tinyzh.errors import ConfigError
 from tinyzh.recipe import load_recipe
 from tinyzh.recipe.runner import plan
 
@@ -75,3 +77,26 @@ def test_unlabeled_rows_never_reach_the_vocabulary(tmp_path: Path) -> None:
         assert "龘" not in (vocab_dir / "vocab.txt").read_text(encoding="utf-8").split("\n")
     prepare_data(data, tmp_path / "out", _config(tmp_path).shape)
     assert not (data_dir / "tnews" / "unlabeled.json").exists()
+
+
+def test_unlabeled_rows_leave_out_the_dev_texts_and_need_a_test_file(tmp_path: Path) -> None:
+    import json
+
+    from quality_setup import prepare_data, write_synthetic_data
+
+    data = write_synthetic_data(tmp_path / "data")
+    dev = (data / "clue" / "iflytek" / "dev.json").read_text(encoding="utf-8").splitlines()
+    leaked = json.loads(dev[0])  # a dev text that is also in test.json, as 26 of IFLYTEK's are
+    with (data / "clue" / "iflytek" / "test.json").open("a", encoding="utf-8") as test:
+        test.write(json.dumps({"sentence": leaked["sentence"], "id": 7}, ensure_ascii=False) + "\n")
+    size = _config(tmp_path, unlabeled=True, max_train=None).shape
+    data_dir, _ = prepare_data(data, tmp_path / "out", size)
+    path = data_dir / "iflytek" / "unlabeled.json"
+    sentences = [json.loads(r)["sentence"] for r in path.read_text(encoding="utf-8").splitlines()]
+    assert sentences and leaked["sentence"] not in sentences
+    written = path.stat().st_mtime_ns
+    prepare_data(data, tmp_path / "out", size)
+    assert path.stat().st_mtime_ns == written  # unchanged, so a resumed run's task stages stay up to date
+    (data / "clue" / "ocnli" / "test.json").write_text("", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"ocnli/test.json: empty; --set unlabeled=true needs"):
+        prepare_data(data, tmp_path / "out", size)

@@ -182,7 +182,7 @@ def test_the_script_prints_a_refusal_as_one_line(
 
 
 def test_unlabeled_rows_join_task_distillation_and_leave_the_vocabulary(
-    tiny_run: Path, data_with_e5: Path, tmp_path: Path
+    tiny_run: Path, data_with_e5: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     earlier, work = tiny_run.parent / "work", tmp_path / "work"
     argv = _argv(data_with_e5, work, tmp_path / "results", "--reuse", str(earlier), "--only", "recipe",
@@ -197,6 +197,11 @@ def test_unlabeled_rows_join_task_distillation_and_leave_the_vocabulary(
     assert (work / "vocab" / "vocab.txt").read_bytes() == (earlier / "vocab" / "vocab.txt").read_bytes()
     markdown = (tmp_path / "results" / "results.md").read_text(encoding="utf-8")
     assert f"also saw each task's unlabelled rows (tnews {len(rows)})" in markdown
-    # Resumed with the rows already in the data folder, the vocabulary is cut as before
+    # Resumed with the rows already in the data folder: the vocabulary is cut as before, the file is left
+    # alone and the task distillation that read it is not run again
+    written = (work / "data" / "tnews" / "unlabeled.json").stat().st_mtime_ns
+    capsys.readouterr()
     assert quality.main([*argv, "--resume"]) == 0
     assert (work / "vocab" / "vocab.txt").read_bytes() == (earlier / "vocab" / "vocab.txt").read_bytes()
+    assert (work / "data" / "tnews" / "unlabeled.json").stat().st_mtime_ns == written
+    assert "distill_task: up to date, skipped" in capsys.readouterr().out

@@ -40,6 +40,10 @@ class DistillConfig(CommandConfig):
                                                     "output", "cache_teacher_logits", "compile"})
     # left out of ``identity`` at its default: recipe runs recorded before it keep their fingerprints
     ADDED_LATER: ClassVar[frozenset[str]] = frozenset({"hidden_loss", "prediction_lr", "prediction_epochs"})
+    # read by the prediction step only: an intermediate step of --step both finished (or checkpointed)
+    # before one of them changed is still the same intermediate step
+    PREDICTION_ONLY: ClassVar[frozenset[str]] = frozenset({"prediction_epochs", "prediction_lr", "temperature",
+                                                           "hard_label_weight"})
 
     stage: str = "general"
     data: str = ""
@@ -165,10 +169,12 @@ class DistillConfig(CommandConfig):
         }
         return data
 
-    def differences(self, other: dict[str, Any], output: str | Path | None = None) -> list[str]:
+    def differences(self, other: dict[str, Any], output: str | Path | None = None,
+                    phase: str | None = None) -> list[str]:
         """Options (other than harmless ones) whose value differs from a stored config dict.
 
         A path option also matches when it names the file the stored relative path names from ``output``.
+        ``phase="intermediate"``: the prediction step's own options are not compared.
         """
         mine = self.to_dict()
         relative = other.get("paths_from_output") or {}
@@ -178,6 +184,7 @@ class DistillConfig(CommandConfig):
         return sorted(
             k for k in mine
             if k not in self.RUN_ONLY and other.get(k, defaults[k]) != mine[k]
+            and not (phase == "intermediate" and k in self.PREDICTION_ONLY)
             and not (k in relative and _same_path(base / relative[k], mine[k]))
         )
 

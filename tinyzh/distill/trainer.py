@@ -147,7 +147,7 @@ def _finished_summary(output: Path, config: DistillConfig, name: str) -> PhaseRe
         return None  # damaged by a kill during the final save: resume from the last checkpoint, rewrite it
     if not isinstance(data, dict) or not isinstance(stored, dict):
         return None
-    if data.get("finished") and data.get("phase") == name and not config.differences(stored, output):
+    if data.get("finished") and data.get("phase") == name and not config.differences(stored, output, name):
         return PhaseResult(**{k: v for k, v in data.items() if k in PhaseResult.__dataclass_fields__})
     return None
 
@@ -196,7 +196,7 @@ def _resume(phase: Phase, output: Path, optim: Optim) -> tuple[int, float | None
         if config.resume:
             raise ConfigError(f"--resume: no checkpoint under {root}; run without --resume to start")
         return 0, None, None, {}
-    diff = config.differences(stored_config(path), output)
+    diff = config.differences(stored_config(path), output, phase.name)
     if diff:
         raise ConfigError(
             f"{path} was written with different options ({', '.join('--' + d.replace('_', '-') for d in diff)}); "
