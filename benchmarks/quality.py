@@ -50,6 +50,7 @@ from quality_setup import (  # noqa: E402
     TASKS,
     UNLABELED,
     QualityConfig,
+    QualitySize,
     missing_data,
     prepare_data,
     write_synthetic_data,
@@ -250,7 +251,7 @@ def _report(config: QualityConfig, data_dir: Path, runs: dict[str, Any], baselin
             "n_train": len(load_split(data_dir / task / "train.json", plugin, "train")),
             "n_dev": len(load_split(dev, plugin, "dev")), "n_train_augmented": _rows(augmented[task]),
             "baseline_passes": stages.student_passes(size)[task], "models": models,
-            "n_unlabeled": _rows(data_dir / task / UNLABELED) if size.unlabeled and runs else 0,
+            "n_unlabeled": _unlabeled_rows(size, data_dir / task, out / task) if runs else 0,
             "retention": quality_report.ratio(models["student"]["accuracy"], teacher) if runs else None,
             "speedup_batch_1": quality_report.ratio(models["student"]["examples_per_s"]["batch_1"],
                                                     models["teacher"]["examples_per_s"]["batch_1"]) if runs else None,
@@ -262,6 +263,14 @@ def _report(config: QualityConfig, data_dir: Path, runs: dict[str, Any], baselin
         "parameter_ratio": round(first["student"]["parameters"] / first["teacher"]["parameters"], 4) if runs else None,
         "threads": config.threads, "torch_threads_note": "CPU inference timed in this process, other work may share the cores",
     }  # fmt: skip
+
+
+def _unlabeled_rows(size: QualitySize, task_data: Path, task_run: Path) -> int:
+    """Rows without a label the student's task distillation saw: the task's, or with augment_unlabeled
+    theirs and their copies."""
+    if not size.unlabeled:
+        return 0
+    return _rows(task_run / "augment" / UNLABELED if size.augment_unlabeled else task_data / UNLABELED)
 
 
 def _rows(path: Path) -> int:

@@ -107,6 +107,8 @@ class QualitySize:
     # recipe (f): both task-distillation steps also see the task's unlabelled rows (the teacher labels
     # them in the prediction step; the no-teacher baselines cannot use them)
     unlabeled: bool = False
+    # ... and their augmented copies (as many per row as num_aug; augment --allow-unlabeled)
+    augment_unlabeled: bool = False
 
 
 # Settings added after runs were made: left out of a run's recorded settings while at their defaults,
@@ -115,8 +117,9 @@ class QualitySize:
 LATER_STAGES: dict[str, tuple[str, ...]] = {"hard_label_weight": ("distill_task",), "temperature": ("distill_task",),
                                             "hidden_loss": ("distill_general", "distill_task"),
                                             "prediction_epochs": ("distill_task",), "prediction_lr": ("distill_task",),
-                                            "unlabeled": ("distill_task",)}
+                                            "unlabeled": ("distill_task",), "augment_unlabeled": ("augment",)}
 LATER_SETTINGS = tuple(LATER_STAGES)
+LATER_KEYS = {"augment_unlabeled": "unlabeled"}  # a later setting's key in its stages, where it has another name
 
 
 def later_settings_set(size: QualitySize) -> dict[str, Any]:

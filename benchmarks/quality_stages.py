@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from quality_reuse import Reused
-from quality_setup import LATER_STAGES, TASKS, QualitySize, later_settings_set
+from quality_setup import LATER_KEYS, LATER_STAGES, TASKS, QualitySize, later_settings_set
 
 
 def layer_map(teacher_layers: int, student_layers: int) -> str:
@@ -60,7 +60,7 @@ def recipe_overrides(size: QualitySize, task: str, data_dir: Path, vocab: Path, 
         values["distill_general.relation_heads"] = values["distill_task.relation_heads"] = size.relation_heads
     for name, value in later_settings_set(size).items():  # unset: older runs' stages keep their fingerprints
         for stage in LATER_STAGES[name]:
-            values[f"{stage}.{name}"] = value
+            values[f"{stage}.{LATER_KEYS.get(name, name)}"] = value
     if synonyms is not None:
         values["augment.synonyms"] = str(synonyms)
     overrides = [f"{key}={json.dumps(value)}" for key, value in values.items()]

@@ -34,7 +34,7 @@ def test_unset_they_are_neither_recorded_nor_planned(tmp_path: Path) -> None:
 
 def test_set_they_are_recorded_and_reach_the_prediction_step(tmp_path: Path) -> None:
     config = _config(tmp_path, hard_label_weight=0.5, temperature=2.0, hidden_loss="normalised",
-                     prediction_epochs=3, prediction_lr=1e-3, unlabeled=True)
+                     prediction_epochs=3, prediction_lr=1e-3, unlabeled=True, augment_unlabeled=True)
     assert config.to_dict()["settings"] == recorded_settings(config.shape) == asdict(config.shape)
     planned = _overrides(config.shape, tmp_path)
     assert "distill_task.hard_label_weight=0.5" in planned and "distill_task.temperature=2.0" in planned
@@ -48,6 +48,9 @@ def test_set_they_are_recorded_and_reach_the_prediction_step(tmp_path: Path) -> 
     assert configs["distill_general"].hidden_loss == "normalised"
     assert (task.prediction_epochs, task.prediction_lr) == (3, 1e-3)
     assert "distill_task.unlabeled=true" in planned and Path(task.data).parent.name == "distill-data"
+    assert "augment.unlabeled=true" in planned  # the unlabelled rows get copies, and those join the step
+    settings = {step.name: step.plan.settings for step in steps}
+    assert settings["distill_task"]["unlabeled"] == str(tmp_path / "out" / "augment" / "unlabeled.json")
     assert configs["distill_general"].hard_label_weight == 0.0  # the prediction step's settings stay there
     assert configs["distill_general"].prediction_lr is None
 

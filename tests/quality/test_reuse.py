@@ -181,6 +181,20 @@ def test_the_script_prints_a_refusal_as_one_line(
     assert err.startswith("error: --reuse ") and err.count("\n") == 1
 
 
+def test_augment_unlabeled_gives_the_unlabelled_rows_copies(
+    tiny_run: Path, data_with_e5: Path, tmp_path: Path
+) -> None:
+    earlier, work = tiny_run.parent / "work", tmp_path / "work"
+    argv = _argv(data_with_e5, work, tmp_path / "results", "--reuse", str(earlier), "--only", "recipe",
+                 "--tasks", "tnews", "--set", "unlabeled=true", "--set", "augment_unlabeled=true")  # fmt: skip
+    assert quality.main(argv) == 0
+    rows = (work / "data" / "tnews" / "unlabeled.json").read_text(encoding="utf-8").splitlines()
+    copies = (work / "tnews" / "augment" / "unlabeled.json").read_text(encoding="utf-8").splitlines()
+    assert len(copies) > len(rows) > 0 and not any("label" in json.loads(r) for r in copies)
+    assert _read(work / "tnews" / "student" / "distill_summary.json")["unlabelled_rows"] == len(copies)
+    assert _read(tmp_path / "results" / "results.json")["tasks"]["tnews"]["n_unlabeled"] == len(copies)
+
+
 def test_unlabeled_rows_join_task_distillation_and_leave_the_vocabulary(
     tiny_run: Path, data_with_e5: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -180,6 +180,40 @@ def test_unlabeled_needs_the_task_folders_unlabeled_json(tmp_path: Path) -> None
     assert step.plan.settings["unlabeled"] == str(task_dir / "unlabeled.json")
 
 
+def test_augment_unlabeled_gives_the_unlabelled_rows_copies_for_task_distillation(tmp_path: Path) -> None:
+    from tests.augment.test_runner import SYNONYMS
+
+    task_dir, out = tmp_path / "data" / "demo-sentiment", tmp_path / "out"
+    task_dir.mkdir(parents=True)
+    texts = ["张三今天很高兴，他喜欢这个漂亮的城市", "李四不喜欢漂亮的东西", "王五在城市里很开心"]
+    labelled = "".join(json.dumps({"sentence": t, "label": "positive"}, ensure_ascii=False) + "\n" for t in texts)
+    for split in ("train", "dev"):
+        (task_dir / f"{split}.json").write_text(labelled, encoding="utf-8")
+    unlabelled = [{"sentence": t, "id": i} for i, t in enumerate(texts)]
+    (task_dir / "unlabeled.json").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in unlabelled), encoding="utf-8")
+    synonyms = write(tmp_path, SYNONYMS, "syn.txt")
+    text = (f'output = "{out}"\ntask = "demo-sentiment"\ndata_dir = "{tmp_path / "data"}"\n'
+            f'[augment]\naugmenters = "synonym"\nsynonyms = "{synonyms}"\nnum_aug = 3\nunlabeled = true\n'
+            '[distill_task]\nunlabeled = true\n')  # fmt: skip
+    steps = {s.name: s for s in plan(load_recipe(write(tmp_path, text)))}
+    assert steps["augment"].plan.settings["unlabeled"] == str(task_dir / "unlabeled.json")
+    assert steps["distill_task"].plan.settings["unlabeled"] == str(out / "augment" / "unlabeled.json")
+    assert (f"--input {task_dir}/unlabeled.json --output {out}/augment/unlabeled.json" in steps["augment"].command()
+            and steps["augment"].command().endswith("--allow-unlabeled"))  # fmt: skip
+    summary = run_recipe(load_recipe(write(tmp_path, text)), only="augment")
+    copies = [json.loads(line) for line in (out / "augment" / "unlabeled.json").read_text(encoding="utf-8").splitlines()]
+    assert all(row in copies for row in unlabelled) and not any("label" in r for r in copies)
+    assert {r["sentence"] for r in copies} > set(texts)  # and copies with synonyms swapped in
+    assert summary.steps[0].summary["unlabeled_records"] == len(copies)
+    # the unlabelled rows are an input of the stage: changed, it runs again
+    (task_dir / "unlabeled.json").write_text(json.dumps(unlabelled[0], ensure_ascii=False) + "\n", encoding="utf-8")
+    assert {s.name: s.reason for s in plan(load_recipe(write(tmp_path, text)))}["augment"] == "its input files changed"
+    alone = text.replace("[distill_task]\nunlabeled = true\n", "")
+    with pytest.raises(ConfigError, match=r"recipe.toml:8: \[augment\] unlabeled: copies of the unlabelled rows are"):
+        plan(load_recipe(write(tmp_path, alone)))
+
+
 def test_unlabeled_and_select_on_dev_are_switches(tmp_path: Path) -> None:
     text = f'output = "{tmp_path / "out"}"\ntask = "demo-sentiment"\ndata_dir = "{tmp_path}"\n[distill_task]\nunlabeled = "no"\n'
     with pytest.raises(ConfigError, match=r"recipe.toml:5: \[distill_task\] unlabeled: unlabeled must be true or false, got 'no'"):

@@ -19,14 +19,14 @@ from tinyzh.pregen.config import PregenConfig
 # Fields that a command takes under another flag, or not as a flag at all.
 RENAMED = {"augmenters": "augmenter"}
 NOT_FLAGS = {"extra", "corpus", "models"}
+SWITCHES = {("split", "test"): "--allow-unlabeled"}  # a value that a command takes as a switch
 
 
 def command_line(stage: Any) -> str:
     """``tinyzh <command> ...`` for a stage's config (after the stage's own shell step, if it has one), or a
     note for the recipe's own steps."""
-    line = _command(stage)
-    before = getattr(stage, "shell_before", "")
-    return f"{before} && {line}" if before else line
+    parts = [getattr(stage, "shell_before", ""), _command(stage), getattr(stage, "shell_after", "")]
+    return " && ".join(part for part in parts if part)
 
 
 def _command(stage: Any) -> str:
@@ -50,6 +50,9 @@ def _flags(config: Any, always: tuple[str, ...] = ()) -> list[str]:
             continue
         value = getattr(config, f.name)
         if f.name not in always and value == _default(f):
+            continue
+        if isinstance(value, str) and (f.name, value) in SWITCHES:
+            args.append(SWITCHES[f.name, value])
             continue
         flag = "--" + RENAMED.get(f.name, f.name).replace("_", "-")
         if isinstance(value, bool):

@@ -14,8 +14,9 @@ import dataclasses
 import glob
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from tinyzh.augment.config import AugmentConfig
@@ -24,6 +25,7 @@ from tinyzh.distill.config import DistillConfig
 from tinyzh.errors import ConfigError, TinyzhError
 from tinyzh.evaluate.config import EvalConfig, ModelSpec
 from tinyzh.pregen.config import PregenConfig
+from tinyzh.recipe.commands import command_line
 from tinyzh.recipe.schema import Recipe
 from tinyzh.report import Reporter, parse_report_to
 
@@ -51,7 +53,7 @@ STAGE_KEYS: dict[str, set[str]] = {
     "pretrain": _TEACHER_KEYS,
     "finetune": ({f.name for f in fields(EvalConfig)} - set(_EVAL_WIRED)) | {"baseline"},
     "distill_general": {f.name for f in fields(DistillConfig)} - set(WIRED["distill_general"]) - {"step"},
-    "augment": {f.name for f in fields(AugmentConfig)} - set(WIRED["augment"]),
+    "augment": ({f.name for f in fields(AugmentConfig)} - set(WIRED["augment"])) | {"unlabeled"},
     "distill_task": ({f.name for f in fields(DistillConfig)} - set(_DISTILL_WIRED)) | {"select_on_dev", "unlabeled"},
     "eval": {f.name for f in fields(EvalConfig)} - set(_EVAL_WIRED),
 }
@@ -80,6 +82,7 @@ class StagePlan:
     config: CommandConfig | None = None  # the command's config, for the equivalent command line
     inputs: list[Path] = field(default_factory=list)  # user files whose size and time go into the fingerprint
     shell_before: str = ""  # a shell step the stage does before its command (the dry run prints it)
+    shell_after: str = ""  # ... and one after it
 
 
 @dataclass
@@ -102,6 +105,7 @@ class Wiring:
     baseline: Path | None = None
     general: Path | None = None
     task_data: Path | None = None
+    task_unlabeled: Path | None = None  # [augment] unlabeled = true: the unlabelled rows and their copies
     student_task: Path | None = None
 
 
@@ -317,33 +321,50 @@ def _augment(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
 
     _need(recipe, "augment", w.task, "task", "the task whose training set is augmented")
     _need(recipe, "augment", w.data_dir, "data_dir", "the folder holding the task's files")
+    _check_switches(recipe, "augment", table, ("unlabeled",))
     source = _task_dir(w) / "train.json"
-    config = _build(AugmentConfig, table, task=w.task, input=source, output=w.out / "augment" / "train.json",
+    options = {k: v for k, v in table.items() if k != "unlabeled"}
+    config = _build(AugmentConfig, options, task=w.task, input=source, output=w.out / "augment" / "train.json",
                     teacher=w.teacher, seed=w.seed, vocab=table.get("vocab", w.teacher))
     w.task_data = config.output
+    # unlabeled = true: the task's unlabelled rows get their copies too (augment --allow-unlabeled), and
+    # distill_task's unlabeled rows are then these
+    rows = replace(config, input=_task_dir(w) / UNLABELED_FILE, output=config.output.parent / UNLABELED_FILE,
+                   split="test") if table.get("unlabeled") else None  # fmt: skip
+    if rows is not None:
+        if not recipe.stage("distill_task").get("unlabeled"):
+            raise recipe.error("copies of the unlabelled rows are for task distillation; set [distill_task] "
+                               "unlabeled = true too, or drop this", "augment", "unlabeled")
+        w.task_unlabeled = rows.output
 
     def run(reporter: Reporter) -> dict[str, Any]:
         config.output.parent.mkdir(parents=True, exist_ok=True)
         summary = run_augment(config, reporter)
-        return {"examples": summary.stats.examples_in, "records": summary.stats.records_out}
+        done = {"examples": summary.stats.examples_in, "records": summary.stats.records_out}
+        if rows is not None:
+            _check_unlabeled(rows.input, recipe, "augment")
+            extra = run_augment(rows, reporter)
+            done |= {"unlabeled_examples": extra.stats.examples_in, "unlabeled_records": extra.stats.records_out}
+        return done
 
-    return StagePlan("augment", WHAT["augment"], [config.output.parent], config.identity(), run, config,
-                     inputs=[source] if w.out not in source.parents else [])
+    sources = [source] + ([rows.input] if rows is not None else [])
+    return StagePlan("augment", WHAT["augment"], [config.output.parent],
+                     {**config.identity(), **({"unlabeled": str(rows.input)} if rows else {})}, run, config,
+                     inputs=[p for p in sources if w.out not in p.parents],
+                     shell_after=command_line(SimpleNamespace(config=rows)) if rows else "")
 
 
 def _distill_task(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
     _need(recipe, "distill_task", w.task, "task", "the task to distil")
     _need(recipe, "distill_task", w.data_dir, "data_dir", "the folder holding the task's files")
-    for key in ("select_on_dev", "unlabeled"):  # read as switches: "no" would count as true
-        if not isinstance(table.get(key, False), bool):
-            raise recipe.error(f"{key} must be true or false, got {table[key]!r}", "distill_task", key)
+    _check_switches(recipe, "distill_task", table, ("select_on_dev", "unlabeled"))
     task_dir = _task_dir(w)
     student = str(w.general) if w.general else str(w.student)
     options = {k: v for k, v in table.items() if k not in ("select_on_dev", "unlabeled")}
     dev = str(task_dir / "dev.json") if table.get("select_on_dev", True) else None  # keep the best on dev
     labelled = w.task_data or task_dir / "train.json"
-    unlabeled = task_dir / "unlabeled.json" if table.get("unlabeled") else None
-    if unlabeled is not None and task_dir.is_dir():  # else an earlier stage ([data]) writes it
+    unlabeled = (w.task_unlabeled or task_dir / UNLABELED_FILE) if table.get("unlabeled") else None
+    if unlabeled is not None and w.task_unlabeled is None and task_dir.is_dir():  # else an earlier stage writes it
         _check_unlabeled(unlabeled, recipe)
     data = w.out / "distill-data" / "train.json" if unlabeled else labelled
     config = _build(DistillConfig, options, stage="task", task=w.task, data=str(data), dev=dev,
@@ -366,11 +387,19 @@ def _distill_task(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan
                      inputs=[unlabeled] if unlabeled and w.out not in unlabeled.parents else [], shell_before=join)
 
 
-def _check_unlabeled(path: Path, recipe: Recipe) -> None:
+def _check_switches(recipe: Recipe, stage: str, table: dict[str, Any], keys: tuple[str, ...]) -> None:
+    for key in keys:  # read as switches: "no" would count as true
+        if not isinstance(table.get(key, False), bool):
+            raise recipe.error(f"{key} must be true or false, got {table[key]!r}", stage, key)
+
+
+UNLABELED_FILE = "unlabeled.json"  # FewCLUE's name for a task's rows without a label
+
+
+def _check_unlabeled(path: Path, recipe: Recipe, stage: str = "distill_task") -> None:
     if not path.is_file():
         raise recipe.error(f"no such file: {path}; the task folder needs an unlabeled.json (FewCLUE's name for rows "
-                           "without a label, one JSON object a line), or set unlabeled = false",
-                           "distill_task", "unlabeled")
+                           "without a label, one JSON object a line), or set unlabeled = false", stage, "unlabeled")
 
 
 def _join_lines(target: Path, sources: list[Path]) -> None:
