@@ -112,7 +112,7 @@ def run_quality(config: QualityConfig, results_dir: Path, notify: Notify = print
     (out / "quality_config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
     timer = Timer(notify)
     with timer("data"):
-        data_dir, vocab = prepare_data(config.data, out, size)
+        data_dir, vocab = prepare_data(config.data, out, size, config.tasks)
     runs: dict[str, Any] = {}
     if config.only != "baselines":
         runs = _run_recipes(config, data_dir, vocab, reused, timer, notify)

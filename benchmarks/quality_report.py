@@ -98,8 +98,10 @@ def unlabeled_line(report: dict[str, Any]) -> str | None:
     """With ``--set unlabeled=true``: how many unlabelled rows the student's task distillation added."""
     counts = ", ".join(f"{task} {result['n_unlabeled']:,}" for task, result in report["tasks"].items()
                        if result.get("n_unlabeled"))
-    return (f"The student's task distillation also saw each task's unlabelled rows ({counts}), labelled by the "
-            "teacher alone; the baselines cannot use them.") if counts else None
+    settings = report["config"].get("settings") or {}
+    copies = " and their augmented copies" if settings.get("augment_unlabeled") else ""
+    return (f"The student's task distillation also saw each task's unlabelled rows{copies} ({counts}), labelled "
+            "by the teacher alone; the baselines cannot use them.") if counts else None
 
 
 def stage_line(report: dict[str, Any]) -> str:

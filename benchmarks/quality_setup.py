@@ -22,7 +22,7 @@ Data (``prepare_data``), all derived from ``--data`` (the layout of ``../shared/
     OUT/data/iflytek/dev.json    FewCLUE dev.json (1373 rows): the reported accuracy
     OUT/vocab/vocab.txt          bert-base-chinese's vocabulary, cut to the tokens the data can use
     OUT/data/<task>/unlabeled.json   with ``--set unlabeled=true`` only: the task's test.json (FewCLUE's
-                                 test / OCNLI's test, no labels; rows that repeat a dev text are not dropped yet), label keys dropped.
+                                 test / OCNLI's test, no labels), label keys dropped, less the rows whose text is a dev text.
                                  Written after the vocabulary is cut, so it leaves the vocabulary as it was
 
 ``write_synthetic_data`` builds a folder of the same layout from tinyzh's bundled demo data, so the
@@ -208,6 +208,8 @@ class QualityConfig:
         unknown = set(self.overrides) - set(QualitySize.__dataclass_fields__)
         if unknown:
             raise ConfigError(f"unknown size settings {sorted(unknown)}")
+        if self.shape.augment_unlabeled and not self.shape.unlabeled:
+            raise ConfigError("--set augment_unlabeled=true augments the unlabelled rows; add --set unlabeled=true")
 
     @property
     def shape(self) -> QualitySize:
@@ -249,8 +251,9 @@ def missing_data(data: Path) -> str | None:
     return f"{data} lacks {', '.join(absent)}" if absent else None
 
 
-def prepare_data(data: Path, out: Path, size: QualitySize) -> tuple[Path, Path]:
-    """``(task data folder, vocabulary folder)`` under ``out``; see the module docstring."""
+def prepare_data(data: Path, out: Path, size: QualitySize, tasks: tuple[str, ...] = TASKS) -> tuple[Path, Path]:
+    """``(task data folder, vocabulary folder)`` under ``out``; see the module docstring. ``tasks``: those
+    that get unlabelled rows (with ``size.unlabeled``)."""
     data_dir = out / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     _write_corpus(sorted((data / "corpus").glob("*.txt")), data_dir / "corpus.txt", size.corpus_chars)
@@ -264,7 +267,7 @@ def prepare_data(data: Path, out: Path, size: QualitySize) -> tuple[Path, Path]:
     labelled = [path for path in data_dir.glob("*/*.json") if path.name != UNLABELED]
     vocab_dir = trim_vocab(data / VOCAB, [data_dir / "corpus.txt", *labelled], out / "vocab")
     for task in sources:  # after the vocabulary: a run with them has the same vocabulary as one without
-        if size.unlabeled:  # rewritten only when changed: ``--resume`` then keeps the task stages
+        if size.unlabeled and task in tasks:  # rewritten only when changed: ``--resume`` keeps the task stages
             dev = _lines(data_dir / task / "dev.json")
             _write_lines(data_dir / task / UNLABELED, unlabeled_rows(_test_lines(data, task), dev)[: size.max_train])
         else:

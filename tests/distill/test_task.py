@@ -132,9 +132,24 @@ def test_prediction_options_changed_during_the_intermediate_step_resume_it(
     inter = read_metrics(out / "intermediate")
     assert [r["step"] for r in inter] == list(range(1, 7))  # steps 1-2 before the stop, 3-6 resumed
     assert len(read_metrics(out)) == 9  # the prediction step's own 3 epochs
-    # ...but the prediction step does: a finished one with other options is refused, not silently kept
+    # ...but the prediction step does: a finished one with other options is refused, not silently kept,
+    # while the finished intermediate step is left as it was
+    finished = (out / "intermediate" / "distill_summary.json").read_bytes()
     again = CliRunner().invoke(app, _cli(task_files, out, "--prediction-epochs", "2"))
     assert again.exit_code == 1 and "--prediction-epochs" in again.output
+    assert (out / "intermediate" / "distill_summary.json").read_bytes() == finished
+    assert len(read_metrics(out / "intermediate")) == 6
+
+
+def test_only_the_intermediate_step_overlooks_the_prediction_options(tmp_path: Path) -> None:
+    from tinyzh.distill.config import DistillConfig
+
+    stored = DistillConfig(stage="task", task="toy", data="x", output=str(tmp_path)).stored_dict(tmp_path)
+    changed = DistillConfig(stage="task", task="toy", data="x", output=str(tmp_path), temperature=2.0,
+                            hard_label_weight=0.5, prediction_epochs=3, prediction_lr=1e-3, lr=1e-4)
+    assert changed.differences(stored, tmp_path, "intermediate") == ["lr"]
+    assert changed.differences(stored, tmp_path, "prediction") == [
+        "hard_label_weight", "lr", "prediction_epochs", "prediction_lr", "temperature"]
 
 
 def test_prediction_budget_needs_a_prediction_step(tmp_path: Path) -> None:

@@ -193,6 +193,10 @@ def test_augment_unlabeled_gives_the_unlabelled_rows_copies(
     assert len(copies) > len(rows) > 0 and not any("label" in json.loads(r) for r in copies)
     assert _read(work / "tnews" / "student" / "distill_summary.json")["unlabelled_rows"] == len(copies)
     assert _read(tmp_path / "results" / "results.json")["tasks"]["tnews"]["n_unlabeled"] == len(copies)
+    markdown = (tmp_path / "results" / "results.md").read_text(encoding="utf-8")
+    assert f"unlabelled rows and their augmented copies (tnews {len(copies)})" in markdown
+    with pytest.raises(ConfigError, match="augment_unlabeled=true augments the unlabelled rows; add --set unl"):
+        quality.main(_argv(data_with_e5, tmp_path / "w2", tmp_path / "r2", "--set", "augment_unlabeled=true"))
 
 
 def test_unlabeled_rows_join_task_distillation_and_leave_the_vocabulary(

@@ -212,6 +212,13 @@ def test_augment_unlabeled_gives_the_unlabelled_rows_copies_for_task_distillatio
     alone = text.replace("[distill_task]\nunlabeled = true\n", "")
     with pytest.raises(ConfigError, match=r"recipe.toml:8: \[augment\] unlabeled: copies of the unlabelled rows are"):
         plan(load_recipe(write(tmp_path, alone)))
+    # balancing keeps label proportions: the labelled rows only
+    balanced = {s.name: s for s in plan(load_recipe(write(tmp_path, text.replace("num_aug = 3", "balance = true"))))}
+    first, second = balanced["augment"].command().split(" && ")
+    assert "--balance" in first and "--balance" not in second and second.endswith("--allow-unlabeled")
+    (task_dir / "unlabeled.json").unlink()  # refused when planned, before the train set's augmentation
+    with pytest.raises(ConfigError, match=r"recipe.toml:8: \[augment\] unlabeled: no such file: .*unlabeled.json"):
+        plan(load_recipe(write(tmp_path, text)))
 
 
 def test_unlabeled_and_select_on_dev_are_switches(tmp_path: Path) -> None:

@@ -25,12 +25,13 @@ SWITCHES = {("split", "test"): "--allow-unlabeled"}  # a value that a command ta
 def command_line(stage: Any) -> str:
     """``tinyzh <command> ...`` for a stage's config (after the stage's own shell step, if it has one), or a
     note for the recipe's own steps."""
-    parts = [getattr(stage, "shell_before", ""), _command(stage), getattr(stage, "shell_after", "")]
+    parts = [getattr(stage, "shell_before", ""), config_command(stage.config, stage.what),
+             getattr(stage, "shell_after", "")]
     return " && ".join(part for part in parts if part)
 
 
-def _command(stage: Any) -> str:
-    config = stage.config
+def config_command(config: Any, what: str = "") -> str:
+    """``tinyzh <command> ...`` for one command's config."""
     if isinstance(config, PregenConfig):
         return _join(["tinyzh", "pregen", *map(str, config.corpus), *_flags(config)])
     if isinstance(config, DistillConfig):
@@ -40,7 +41,7 @@ def _command(stage: Any) -> str:
     if isinstance(config, EvalConfig):
         models = [arg for m in config.models for arg in ("-m", f"{m.name}={m.path}")]
         return _join(["tinyzh", "eval", *models, *_flags(config, always=("data_dir", "output"))])
-    return f"(no command: the recipe's own step, {stage.what})"
+    return f"(no command: the recipe's own step, {what})"
 
 
 def _flags(config: Any, always: tuple[str, ...] = ()) -> list[str]:

@@ -14,9 +14,8 @@ import dataclasses
 import glob
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from tinyzh.augment.config import AugmentConfig
@@ -25,7 +24,7 @@ from tinyzh.distill.config import DistillConfig
 from tinyzh.errors import ConfigError, TinyzhError
 from tinyzh.evaluate.config import EvalConfig, ModelSpec
 from tinyzh.pregen.config import PregenConfig
-from tinyzh.recipe.commands import command_line
+from tinyzh.recipe.commands import config_command
 from tinyzh.recipe.schema import Recipe
 from tinyzh.report import Reporter, parse_report_to
 
@@ -327,22 +326,15 @@ def _augment(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
     config = _build(AugmentConfig, options, task=w.task, input=source, output=w.out / "augment" / "train.json",
                     teacher=w.teacher, seed=w.seed, vocab=table.get("vocab", w.teacher))
     w.task_data = config.output
-    # unlabeled = true: the task's unlabelled rows get their copies too (augment --allow-unlabeled), and
-    # distill_task's unlabeled rows are then these
-    rows = replace(config, input=_task_dir(w) / UNLABELED_FILE, output=config.output.parent / UNLABELED_FILE,
-                   split="test") if table.get("unlabeled") else None  # fmt: skip
-    if rows is not None:
-        if not recipe.stage("distill_task").get("unlabeled"):
-            raise recipe.error("copies of the unlabelled rows are for task distillation; set [distill_task] "
-                               "unlabeled = true too, or drop this", "augment", "unlabeled")
-        w.task_unlabeled = rows.output
+    rows = _unlabeled_copies(recipe, config, w) if table.get("unlabeled") else None
 
     def run(reporter: Reporter) -> dict[str, Any]:
+        if rows is not None:  # before the train set's augmentation, which may take long
+            _check_unlabeled(rows.input, recipe, "augment")
         config.output.parent.mkdir(parents=True, exist_ok=True)
         summary = run_augment(config, reporter)
         done = {"examples": summary.stats.examples_in, "records": summary.stats.records_out}
         if rows is not None:
-            _check_unlabeled(rows.input, recipe, "augment")
             extra = run_augment(rows, reporter)
             done |= {"unlabeled_examples": extra.stats.examples_in, "unlabeled_records": extra.stats.records_out}
         return done
@@ -351,7 +343,21 @@ def _augment(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
     return StagePlan("augment", WHAT["augment"], [config.output.parent],
                      {**config.identity(), **({"unlabeled": str(rows.input)} if rows else {})}, run, config,
                      inputs=[p for p in sources if w.out not in p.parents],
-                     shell_after=command_line(SimpleNamespace(config=rows)) if rows else "")
+                     shell_after=config_command(rows) if rows else "")
+
+
+def _unlabeled_copies(recipe: Recipe, config: AugmentConfig, w: Wiring) -> AugmentConfig:
+    """[augment] unlabeled = true: the task's unlabelled rows get copies too (augment --allow-unlabeled),
+    and distill_task's unlabelled rows are then these. Not balanced: balancing keeps label proportions."""
+    if not (recipe.has("distill_task") and recipe.stage("distill_task").get("unlabeled")):
+        raise recipe.error("copies of the unlabelled rows are for task distillation; it needs an enabled "
+                           "[distill_task] with unlabeled = true, or drop this", "augment", "unlabeled")
+    rows = config.replace(input=_task_dir(w) / UNLABELED_FILE, output=config.output.parent / UNLABELED_FILE,
+                          split="test", balance=False)
+    if w.data_dir is not None and w.data_dir.is_dir():  # else an earlier stage ([data]) writes it
+        _check_unlabeled(rows.input, recipe, "augment")
+    w.task_unlabeled = rows.output
+    return rows
 
 
 def _distill_task(recipe: Recipe, table: dict[str, Any], w: Wiring) -> StagePlan:
