@@ -41,6 +41,7 @@ from typing import Any
 from tinyzh.chinese import SPECIAL_TOKENS
 from tinyzh.config import BertShape
 from tinyzh.errors import ConfigError
+from tinyzh.recipe.stages import UNLABELED_FILE
 
 TASKS = ("tnews", "ocnli", "iflytek")
 VOCAB = Path("vocab/bert-base-chinese/vocab.txt")
@@ -275,7 +276,7 @@ def prepare_data(data: Path, out: Path, size: QualitySize, tasks: tuple[str, ...
     return data_dir, vocab_dir
 
 
-UNLABELED = "unlabeled.json"  # the recipe's name for a task's rows without a label
+UNLABELED = UNLABELED_FILE  # the recipe's name for a task's rows without a label
 LABEL_KEYS = ("label", "label_des", "label_desc")  # IFLYTEK's and TNEWS's names of the label's text
 
 

@@ -190,8 +190,8 @@ def test_augment_unlabeled_gives_the_unlabelled_rows_copies_for_task_distillatio
     for split in ("train", "dev"):
         (task_dir / f"{split}.json").write_text(labelled, encoding="utf-8")
     unlabelled = [{"sentence": t, "id": i} for i, t in enumerate(texts)]
-    (task_dir / "unlabeled.json").write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in unlabelled), encoding="utf-8")
+    rows_text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in unlabelled)
+    (task_dir / "unlabeled.json").write_text(rows_text, encoding="utf-8")
     synonyms = write(tmp_path, SYNONYMS, "syn.txt")
     text = (f'output = "{out}"\ntask = "demo-sentiment"\ndata_dir = "{tmp_path / "data"}"\n'
             f'[augment]\naugmenters = "synonym"\nsynonyms = "{synonyms}"\nnum_aug = 3\nunlabeled = true\n'
