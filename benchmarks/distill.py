@@ -35,6 +35,7 @@ and writes inductor's cache to ``~/.cache/tinyzh/inductor`` (``TORCHINDUCTOR_CAC
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import re
 import statistics
@@ -66,6 +67,20 @@ TNEWS_TRAIN = 53_360  # examples in CLUE TNEWS's train.json
 NATIVE_BF16 = ("avx512_bf16", "amx_bf16")  # CPU flags with bf16 matmul instructions
 
 
+def count_fused_linear_flops() -> None:
+    """Teach ``FlopCounterMode`` oneDNN's fused linear (the fused teacher's GEMMs): 2 M K N, like ``addmm``."""
+    from torch.utils.flop_counter import flop_registry, register_flop_formula
+
+    op = getattr(torch.ops.mkldnn, "_linear_pointwise", None)
+    if op is None or op in flop_registry:  # absent, or registered by an earlier main() here
+        return
+
+    def flops(x_shape: list[int], *args: object, out_shape: list[int], **kwargs: object) -> int:
+        return 2 * math.prod(out_shape) * x_shape[-1]  # out (..., N), x (..., K)
+
+    register_flop_formula(op)(flops)  # the packet: .default and .binary (x first in both)
+
+
 def matmul_peak(dtype: torch.dtype, repeats: int = 6) -> float:
     """Best FLOP/s of plain matmuls in ``dtype``: a square one and the teacher's own GEMM shapes."""
     best = 0.0
@@ -80,14 +95,16 @@ def matmul_peak(dtype: torch.dtype, repeats: int = 6) -> float:
     return best
 
 
-def build(precision: str, batch: int, stage: str = "general"):  # noqa: ANN201 - a tinyzh Phase
-    """The phase ``stage`` (general, intermediate or prediction) as ``tinyzh distill`` builds it."""
+def build(precision: str, batch: int, stage: str = "general", fuse: bool = True):  # noqa: ANN201 - a tinyzh Phase
+    """The phase ``stage`` (general, intermediate or prediction) as ``tinyzh distill`` builds it;
+    ``fuse``: the teacher's oneDNN fusions where ``tinyzh distill`` applies them (not under --compile)."""
     from transformers import BertConfig, BertForSequenceClassification, BertModel
 
     from tinyzh.distill.adaptor import capture_scores
     from tinyzh.distill.config import DistillConfig
     from tinyzh.distill.data import TrainData
     from tinyzh.distill.distributed import DistEnv
+    from tinyzh.distill.fused import can_fuse, fuse_teacher
     from tinyzh.distill.matches import attention_layers, uniform_layer_map
     from tinyzh.distill.models import build_student
     from tinyzh.distill.phase import Phase, build_matches
@@ -112,6 +129,8 @@ def build(precision: str, batch: int, stage: str = "general"):  # noqa: ANN201 -
         projections = Projections(312, 768, [s for s, _ in pairs], "shared")
     resolved = Precision.of(precision)  # once: the teacher's dtype and the student's autocast
     prepare_teacher(teacher, resolved)
+    if fuse and can_fuse(resolved.dtype, torch.device("cpu"), compiled=False):
+        fuse_teacher(teacher)
     forward_S = StudentForward(student, projections, hidden=stage != "prediction", mlm=False,
                                logits=stage == "prediction", proj_layers={s for s, _ in pairs})
     config = DistillConfig(stage="general" if stage == "general" else "task", data="synthetic", output="unused",
@@ -138,14 +157,14 @@ class StepBench:
     """
 
     def __init__(self, stage: str, precision: str, batch: int, seq: int, compiled: bool = False,
-                 flops: int | None = None) -> None:
+                 flops: int | None = None, fuse: bool = True) -> None:
         from torch.utils.flop_counter import FlopCounterMode
 
         from tinyzh.distill.compiler import CompileClock, compile_terms
         from tinyzh.distill.trainer import build_optimizer, optimizer_step
 
         self._step = optimizer_step
-        self.phase = build(precision, batch, stage)
+        self.phase = build(precision, batch, stage, fuse=fuse and not compiled)
         self.optim = build_optimizer(self.phase, total=10_000)
         self.batch = synthetic_batch(batch, seq, TNEWS_LABELS if stage != "general" else 0)
         self.compile_report: dict | None = None
@@ -240,6 +259,9 @@ def compile_line(what: str, eager_s: float, compiled: StepBench, compiled_s: flo
 def general(opts: argparse.Namespace, peaks: dict[str, float], tmp: Path) -> None:
     print(f"general stage: threads {opts.threads}, batch {opts.batch_size}, seq {opts.seq_len}")
     benches = {p: StepBench("general", p, opts.batch_size, opts.seq_len) for p in opts.precisions}
+    if opts.unfused:  # the teacher without its oneDNN fusions (where they apply), timed in turn
+        benches |= {f"{p} unfused": StepBench("general", p, opts.batch_size, opts.seq_len, fuse=False)
+                    for p in opts.precisions if fusable(p)}
     if opts.compile:  # same shapes, same precision, timed in turn with the eager rows
         benches |= {f"{p} compiled": StepBench("general", p, opts.batch_size, opts.seq_len, compiled=True,
                                                flops=benches[p].flops) for p in opts.precisions}
@@ -247,15 +269,22 @@ def general(opts: argparse.Namespace, peaks: dict[str, float], tmp: Path) -> Non
                 for p, b in benches.items()}
     if opts.peer is not None:
         commands = {"TinyBERT": peers_step(opts, tmp), **commands}
-    runs = alternate(commands, opts.pairs if opts.peer is not None or opts.compile else 1)
+    runs = alternate(commands, opts.pairs if opts.peer is not None or opts.compile or opts.unfused else 1)
     for label, bench in benches.items():
-        precision = label.removesuffix(" compiled")  # the rows are keyed "fp32", "fp32 compiled", …
+        precision = label.split()[0]  # the rows are keyed "fp32", "fp32 compiled", "bf16 unfused", …
         seconds = median(runs[f"tinyzh {label}"])
         rate = bench.flops / seconds
         of_bf16 = f" ({rate / peaks['bf16']:.0%} of bf16's)" if "bf16" in peaks else ""
         print(f"{label}: {seconds:.2f} s/step, {opts.batch_size / seconds:.2f} samples/s, "
               f"{bench.flops / 1e12:.3f} TFLOP/step, {rate / 1e9:.0f} GFLOP/s = {rate / peaks[precision]:.0%} of the "
               f"{precision} matmul peak{of_bf16} {machine_line()}")
+    for p in opts.precisions if opts.unfused else ():
+        if fusable(p):
+            print(f"general {p}: teacher fused {median(runs[f'tinyzh {p}']):.3f} vs unfused "
+                  f"{median(runs[f'tinyzh {p} unfused']):.3f} s/step = "
+                  f"{median(runs[f'tinyzh {p} unfused']) / median(runs[f'tinyzh {p}']):.2f}x {machine_line()}")
+        else:
+            print(f"general {p}: no teacher fusion applies (fp32, or no native bf16 in oneDNN here)")
     if opts.compile:
         for p in opts.precisions:
             print(compile_line(f"general {p}", median(runs[f"tinyzh {p}"]), benches[f"{p} compiled"],
@@ -339,9 +368,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--peer-script", type=Path, default=PEER_SCRIPT, help="the peer driver script")
     parser.add_argument("--peer-seconds", type=int, default=300, help="how long each TinyBERT run lasts")
     parser.add_argument("--pairs", type=int, default=2, help="rounds of TinyBERT then tinyzh (medians compared)")
+    parser.add_argument("--unfused", action="store_true",
+                        help="also time the general step with the teacher's oneDNN fusions off, in turn")
+    parser.add_argument("--system-malloc", action="store_true",
+                        help="leave glibc's malloc settings alone (tinyzh distill keeps freed memory on CPU)")
     parser.add_argument("--compile", action="store_true",
                         help="also time each step compiled (tinyzh distill --compile), in turn with the eager one")
     return parser.parse_args(argv)
+
+
+def fusable(precision: str) -> bool:
+    """Whether ``tinyzh distill`` fuses the teacher's linear layers for ``precision`` on this CPU."""
+    from tinyzh.distill.fused import can_fuse
+
+    return can_fuse({"fp32": None, "bf16": torch.bfloat16}[precision], torch.device("cpu"), compiled=False)
 
 
 def default_precisions(flags: set[str]) -> tuple[list[str], str | None]:
@@ -357,6 +397,11 @@ def main(argv: list[str] | None = None) -> int:
 
     opts = parse_args(argv)
     torch.set_num_threads(opts.threads)
+    from tinyzh.distill.fused import keep_freed_memory
+
+    count_fused_linear_flops()
+    kept = not opts.system_malloc and keep_freed_memory()  # as tinyzh distill does on CPU
+    print(f"freed memory kept in the process (glibc mallopt): {'yes' if kept else 'no'}")
     if opts.compile:
         from tinyzh.distill.compiler import check_compiler, use_cache_dir
         from tinyzh.errors import ConfigError

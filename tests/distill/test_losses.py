@@ -156,6 +156,25 @@ def test_squared_error_bf16_sums_in_fp32_and_returns_bf16_gradients() -> None:
     value = losses.attention_mse(a, b, _mask())
     value.backward()
     assert value.dtype == torch.float32
-    exact = losses.attention_mse(a.detach().float(), b.float(), _mask())
-    assert value.item() == pytest.approx(exact.item(), rel=1e-6)  # the difference is taken in fp32
+    a32 = a.detach().float().requires_grad_()
+    exact = losses.attention_mse(a32, b.float(), _mask())
+    exact.backward()
+    # The bf16 difference is rounded once (at most 2^-9 relative), then squared and summed in fp32.
+    assert value.item() == pytest.approx(exact.item(), rel=2**-7)
+    assert value.item() != pytest.approx(0.0)
     assert a.grad is not None and a.grad.dtype == torch.bfloat16
+    assert torch.allclose(a.grad.float(), a32.grad, rtol=2**-7, atol=0)  # the fp32 gradient, rounded to bf16
+    assert a.grad[1, :, 2, :].abs().sum() == 0  # the padded query still gets nothing
+
+
+def test_squared_error_skips_an_all_ones_mask_with_the_same_result() -> None:
+    g = torch.Generator().manual_seed(7)
+    a = torch.randn(2, 3, 4, 4, generator=g).requires_grad_()
+    b = torch.randn(2, 3, 4, 4, generator=g)
+    full = torch.ones(2, 4)
+    a2 = a.detach().clone().requires_grad_()
+    losses.attention_mse(a, b, full).backward()
+    reference = (a2 - b).pow(2).mean()
+    reference.backward()
+    assert torch.allclose(losses.attention_mse(a.detach(), b, full), reference.detach(), rtol=1e-6)
+    assert torch.allclose(a.grad, a2.grad, rtol=1e-5, atol=1e-7)

@@ -23,6 +23,7 @@ from tinyzh.distill.adaptor import capture_qkv, capture_scores
 from tinyzh.distill.config import DistillConfig
 from tinyzh.distill.data import TrainData, general_data, model_inputs, pregen_tokenizer_info, task_data
 from tinyzh.distill.distributed import DistEnv
+from tinyzh.distill.fused import can_fuse, fuse_teacher
 from tinyzh.distill.matches import (
     LayerMatch,
     attention_layers,
@@ -159,6 +160,8 @@ def build_phase(config: DistillConfig, name: str, student_spec: str, env: DistEn
                                logits=name == "prediction", proj_layers={s for s, _ in pairs})
     precision = Precision.of(config.precision)
     prepare_teacher(teacher, precision).to(env.device)
+    if can_fuse(precision.dtype, env.device, config.compile):  # bf16 on AMX / AVX-512-bf16 CPUs
+        fuse_teacher(teacher)
     forward_S.to(env.device)
     phase = Phase(name, config, teacher, student, forward_S, matches, data, tokenizer, env, labels, pairs, order,
                   precision, options, init_report)

@@ -41,6 +41,7 @@ from tinyzh.distill.distributed import (
     shutdown,
 )
 from tinyzh.distill.evaluate import dev_accuracy
+from tinyzh.distill.fused import keep_freed_memory
 from tinyzh.distill.models import save_student
 from tinyzh.distill.phase import Phase, build_phase, check_steps
 from tinyzh.distill.progress import MetricsLog, group_terms
@@ -96,6 +97,8 @@ def run_distill(config: DistillConfig, reporter: Reporter | None = None) -> list
 
 
 def _run_phases(config: DistillConfig, env: DistEnv, reporter: Reporter) -> list[PhaseResult]:
+    if env.device.type == "cpu":  # large activations: reuse freed heap instead of faulting in fresh pages
+        keep_freed_memory()
     if config.compile:
         _prepare_compile(env, reporter)
     if config.stage == "general":
