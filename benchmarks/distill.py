@@ -256,6 +256,15 @@ def compile_line(what: str, eager_s: float, compiled: StepBench, compiled_s: flo
             f"{report.get('first_step_s', 0):.0f} s; cache {report.get('cache_dir')}) {machine_line()}")
 
 
+def fusion_line(precision: str, runs: dict[str, list[dict]]) -> str:
+    """The fused row's ratio to the unfused one, or why there is no unfused row for ``precision``."""
+    if not fusable(precision):
+        return f"general {precision}: no teacher fusion applies (fp32, or no bf16 matmul instructions here)"
+    fused_s, unfused_s = median(runs[f"tinyzh {precision}"]), median(runs[f"tinyzh {precision} unfused"])
+    return (f"general {precision}: teacher fused {fused_s:.3f} vs unfused {unfused_s:.3f} s/step = "
+            f"{unfused_s / fused_s:.2f}x {machine_line()}")
+
+
 def general(opts: argparse.Namespace, peaks: dict[str, float], tmp: Path) -> None:
     print(f"general stage: threads {opts.threads}, batch {opts.batch_size}, seq {opts.seq_len}")
     benches = {p: StepBench("general", p, opts.batch_size, opts.seq_len) for p in opts.precisions}
@@ -278,13 +287,9 @@ def general(opts: argparse.Namespace, peaks: dict[str, float], tmp: Path) -> Non
         print(f"{label}: {seconds:.2f} s/step, {opts.batch_size / seconds:.2f} samples/s, "
               f"{bench.flops / 1e12:.3f} TFLOP/step, {rate / 1e9:.0f} GFLOP/s = {rate / peaks[precision]:.0%} of the "
               f"{precision} matmul peak{of_bf16} {machine_line()}")
-    for p in opts.precisions if opts.unfused else ():
-        if fusable(p):
-            print(f"general {p}: teacher fused {median(runs[f'tinyzh {p}']):.3f} vs unfused "
-                  f"{median(runs[f'tinyzh {p} unfused']):.3f} s/step = "
-                  f"{median(runs[f'tinyzh {p} unfused']) / median(runs[f'tinyzh {p}']):.2f}x {machine_line()}")
-        else:
-            print(f"general {p}: no teacher fusion applies (fp32, or no native bf16 in oneDNN here)")
+    if opts.unfused:
+        for p in opts.precisions:
+            print(fusion_line(p, runs))
     if opts.compile:
         for p in opts.precisions:
             print(compile_line(f"general {p}", median(runs[f"tinyzh {p}"]), benches[f"{p} compiled"],

@@ -149,22 +149,30 @@ def test_squared_error_gradients_match_plain_autograd(loss, shape: tuple[int, ..
     assert a1.grad[1, 2].abs().sum() == 0 if name == "hidden" else a1.grad[1, :, 2, :].abs().sum() == 0
 
 
-def test_squared_error_bf16_sums_in_fp32_and_returns_bf16_gradients() -> None:
+@pytest.mark.parametrize("name", ["hidden", "attention"])
+def test_squared_error_bf16_sums_in_fp32_and_returns_bf16_gradients(name: str) -> None:
     g = torch.Generator().manual_seed(6)
-    a = torch.randn(2, 2, 3, 3, generator=g).to(torch.bfloat16).requires_grad_()
-    b = torch.randn(2, 2, 3, 3, generator=g).to(torch.bfloat16)
-    value = losses.attention_mse(a, b, _mask())
-    value.backward()
+    shape = (2, 50, 40) if name == "hidden" else (2, 16, 3, 3)  # _mask() is (2, 3)
+    mask = _mask() if name == "attention" else torch.ones(2, 50)
+    if name == "hidden":
+        mask[1, 30:] = 0
+    loss = losses.hidden_mse if name == "hidden" else losses.attention_mse
+    a = torch.randn(*shape, generator=g).to(torch.bfloat16).requires_grad_()
+    b = torch.randn(*shape, generator=g).to(torch.bfloat16).requires_grad_()  # both sides get a gradient
+    value = loss(a, b, mask)
+    (3.0 * value).backward()
     assert value.dtype == torch.float32
-    a32 = a.detach().float().requires_grad_()
-    exact = losses.attention_mse(a32, b.float(), _mask())
-    exact.backward()
-    # The bf16 difference is rounded once (at most 2^-9 relative), then squared and summed in fp32.
-    assert value.item() == pytest.approx(exact.item(), rel=2**-7)
-    assert value.item() != pytest.approx(0.0)
-    assert a.grad is not None and a.grad.dtype == torch.bfloat16
-    assert torch.allclose(a.grad.float(), a32.grad, rtol=2**-7, atol=0)  # the fp32 gradient, rounded to bf16
-    assert a.grad[1, :, 2, :].abs().sum() == 0  # the padded query still gets nothing
+    a32, b32 = a.detach().float().requires_grad_(), b.detach().float().requires_grad_()
+    exact = loss(a32, b32, mask)
+    (3.0 * exact).backward()
+    # The bf16 difference is rounded once (bf16's unit roundoff is 2^-8), squared and summed in fp32.
+    assert value.item() == pytest.approx(exact.item(), rel=1e-3)
+    for low, high in ((a, a32), (b, b32)):
+        assert low.grad is not None and low.grad.dtype == torch.bfloat16
+        # the fp32 gradient to two bf16 roundings (the difference, then the product): 2 x 2^-8
+        assert torch.allclose(low.grad.float(), high.grad, rtol=2**-7, atol=0)
+    padded = a.grad[1, 30:] if name == "hidden" else a.grad[1, :, 2, :]
+    assert padded.abs().sum() == 0  # padded positions still get nothing
 
 
 def test_squared_error_skips_an_all_ones_mask_with_the_same_result() -> None:

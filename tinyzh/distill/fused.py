@@ -1,44 +1,53 @@
 """A frozen bf16 teacher's linear layers as oneDNN fused ops on CPU, and freed memory kept for reuse.
 
 On a CPU with AMX or AVX-512 bf16 the teacher's matmuls are so fast that the element-wise work
-around them is a third of its forward: GELU over (B, T, 3072), the bias copy ``addmm`` makes before
-every GEMM, the residual add before each LayerNorm. oneDNN applies all three inside the GEMM as
-post-ops (``torch.ops.mkldnn._linear_pointwise``, the kernel inductor's CPU fusions emit):
+around them is a large share of its forward: GELU over (B, T, 3072), the bias copy ``addmm`` makes
+before every GEMM, the residual add before each LayerNorm. oneDNN applies all three inside the GEMM
+as post-ops (``torch.ops.mkldnn._linear_pointwise``, the kernel inductor's CPU fusions emit):
 
 - ``*Intermediate``: ``gelu(dense(h))``  -> one GEMM with an exact-GELU (erf) post-op;
 - ``*Output`` / ``*SelfOutput``: ``LayerNorm(dense(h) + residual)`` -> one GEMM with a bias and
   add post-op, then the LayerNorm;
 - query, key and value: one GEMM each with the bias as a post-op.
 
-Weights are shared with the model, not copied; only the frozen teacher (no gradients: the fused ops
-have no backward) under ``--precision bf16`` on a CPU whose oneDNN runs bf16 natively, and not under
-``--compile`` (inductor fuses the graph itself). fp32 is left as it is: there the GEMMs dominate and
-the fused ops gave nothing measurable. The result equals the unfused forward within bf16 rounding
-(GELU and the add now see the fp32 accumulator before rounding, once).
+A block is fused only when it has exactly BERT's children and forward arguments and, run once on a
+small random input, gives what the original gives (a family that lays the block out otherwise, such
+as a pre-LayerNorm one, keeps its own). Weights are shared, not copied, and state-dict names stay.
+The fused ops have no backward: with gradients on or in training mode a fused block runs the plain
+ops. It applies to the frozen teacher under ``--precision bf16`` on a CPU with native bf16 matmuls
+(``avx512_bf16`` or AMX), not under ``--compile`` (inductor fuses the graph itself). fp32 is left as
+it is: there the GEMMs dominate and the fused ops gave nothing measurable.
 
 :func:`keep_freed_memory` stops glibc from handing every freed (B, H, T, T) buffer back to the
-kernel and faulting fresh zeroed pages in for the next one: about 47k page faults per bf16 step.
+kernel and faulting fresh zeroed pages in for the next one (about 47k page faults per bf16 step).
 
 Usage::
 
     if can_fuse(precision, device, compiled=False):
-        fuse_teacher(teacher)             # -> number of modules replaced
+        fuse_teacher(teacher)             # -> number of blocks replaced
     keep_freed_memory()                   # once per process, CPU runs
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
-import sys
+import inspect
+import os
+import platform
+from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # glibc <malloc.h>
+OPT_OUT_ENV = "TINYZH_SYSTEM_MALLOC"  # set to 1: leave malloc as the user or the system set it
+# A user's own malloc settings, or another allocator, win over keep_freed_memory.
+MALLOC_ENVS = ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "GLIBC_TUNABLES")
+ALLOCATORS = ("jemalloc", "tcmalloc", "mimalloc")
 
 
-def _linear_pointwise() -> object | None:
+def _linear_pointwise() -> Any | None:
     """oneDNN's fused linear (``torch.ops.mkldnn._linear_pointwise``), or None where this build lacks it."""
     if not torch.backends.mkldnn.is_available():
         return None
@@ -48,10 +57,14 @@ def _linear_pointwise() -> object | None:
         return None
 
 
-def bf16_supported() -> bool:
-    """True when oneDNN runs bf16 GEMMs natively on this CPU (else the fused ops refuse bf16)."""
+def bf16_native() -> bool:
+    """True on CPUs with bf16 matmul instructions (AVX-512 BF16 or AMX), where the fusion was measured.
+
+    oneDNN also accepts bf16 on AVX-512 CPUs without them, by conversion; nobody measured that here.
+    """
     try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+        return bool(native and torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
 
@@ -59,7 +72,12 @@ def bf16_supported() -> bool:
 def can_fuse(dtype: torch.dtype | None, device: torch.device, compiled: bool) -> bool:
     """Whether :func:`fuse_teacher` applies: bf16 on a CPU with native bf16, oneDNN present, eager."""
     return (dtype == torch.bfloat16 and device.type == "cpu" and not compiled
-            and _linear_pointwise() is not None and bf16_supported())
+            and _linear_pointwise() is not None and bf16_native())
+
+
+def _plain(module: nn.Module) -> bool:
+    """Gradients on or training mode: the fused ops have no backward and no dropout."""
+    return module.training or torch.is_grad_enabled()
 
 
 class FusedIntermediate(nn.Module):
@@ -67,11 +85,13 @@ class FusedIntermediate(nn.Module):
 
     def __init__(self, original: nn.Module) -> None:
         super().__init__()
-        self.dense = original.dense
+        self.dense, self.intermediate_act_fn = original.dense, original.intermediate_act_fn
+        self._op = _linear_pointwise()
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        op = torch.ops.mkldnn._linear_pointwise
-        return op(hidden_states, self.dense.weight, self.dense.bias, "gelu", [], "none")
+        if _plain(self):
+            return self.intermediate_act_fn(self.dense(hidden_states))
+        return self._op(hidden_states, self.dense.weight, self.dense.bias, "gelu", [], "none")
 
 
 class FusedOutput(nn.Module):
@@ -79,11 +99,13 @@ class FusedOutput(nn.Module):
 
     def __init__(self, original: nn.Module) -> None:
         super().__init__()
-        self.dense, self.LayerNorm = original.dense, original.LayerNorm
+        self.dense, self.dropout, self.LayerNorm = original.dense, original.dropout, original.LayerNorm
+        self._op = _linear_pointwise().binary
 
     def forward(self, hidden_states: torch.Tensor, input_tensor: torch.Tensor) -> torch.Tensor:
-        op = torch.ops.mkldnn._linear_pointwise.binary
-        return self.LayerNorm(op(hidden_states, input_tensor, self.dense.weight, self.dense.bias, "add"))
+        if _plain(self):
+            return self.LayerNorm(self.dropout(self.dense(hidden_states)) + input_tensor)
+        return self.LayerNorm(self._op(hidden_states, input_tensor, self.dense.weight, self.dense.bias, "add"))
 
 
 class FusedLinear(nn.Module):
@@ -93,52 +115,91 @@ class FusedLinear(nn.Module):
         super().__init__()
         self.weight, self.bias = original.weight, original.bias
         self.in_features, self.out_features = original.in_features, original.out_features
+        self._op = _linear_pointwise()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.ops.mkldnn._linear_pointwise(x, self.weight, self.bias, "none", [], "")
+        if _plain(self):
+            return F.linear(x, self.weight, self.bias)
+        return self._op(x, self.weight, self.bias, "none", [], "")
 
 
-def _exact_gelu(module: nn.Module) -> bool:
-    """The module's activation is erf GELU (BERT's ``gelu``), not the tanh approximation or another one."""
-    act = getattr(module, "intermediate_act_fn", None)
+FUSED = (FusedIntermediate, FusedOutput, FusedLinear)
+
+
+def _exact_gelu(act: Any) -> bool:
+    """erf GELU (BERT's ``gelu``), not the tanh approximation or another activation."""
     if isinstance(act, nn.GELU):
         return act.approximate == "none"
-    return type(act).__name__ == "GELUActivation" and getattr(act, "act", None) is nn.functional.gelu
+    return type(act).__name__ == "GELUActivation" and getattr(act, "act", None) is F.gelu
 
 
-def _is_output(module: nn.Module) -> bool:
-    """A BERT ``*Output`` block: ``dense``, ``dropout`` and ``LayerNorm(dense(h) + residual)``."""
-    return (type(module).__name__.endswith("Output") and isinstance(getattr(module, "dense", None), nn.Linear)
-            and isinstance(getattr(module, "LayerNorm", None), nn.LayerNorm)
-            and isinstance(getattr(module, "dropout", None), nn.Dropout))
+def _shaped_like(module: nn.Module, children: set[str], arguments: list[str]) -> bool:
+    """Exactly these child modules, and ``forward(self, *arguments)``."""
+    if {name for name, _ in module.named_children()} != children:
+        return False
+    return list(inspect.signature(type(module).forward).parameters)[1:] == arguments
 
 
-def _replacement(name: str, child: nn.Module) -> nn.Module | None:
-    """The fused stand-in for ``child`` (attribute ``name`` of its parent), or None to keep it."""
+def _candidate(name: str, child: nn.Module) -> nn.Module | None:
+    """The fused stand-in for ``child`` (attribute ``name`` of its parent) if its layout is BERT's."""
     kind = type(child).__name__
-    if kind.endswith("Intermediate") and isinstance(getattr(child, "dense", None), nn.Linear) and _exact_gelu(child):
+    if isinstance(child, FUSED):
+        return None
+    if (kind.endswith("Intermediate") and _shaped_like(child, {"dense", "intermediate_act_fn"}, ["hidden_states"])
+            and isinstance(child.dense, nn.Linear) and _exact_gelu(child.intermediate_act_fn)):
         return FusedIntermediate(child)
-    if _is_output(child):
+    if (kind.endswith("Output") and _shaped_like(child, {"dense", "dropout", "LayerNorm"},
+                                                 ["hidden_states", "input_tensor"])
+            and isinstance(child.dense, nn.Linear) and isinstance(child.LayerNorm, nn.LayerNorm)):
         return FusedOutput(child)
     if name in ("query", "key", "value") and type(child) is nn.Linear:
         return FusedLinear(child)
     return None
 
 
+@torch.no_grad()
+def _agrees(original: nn.Module, fused: nn.Module) -> bool:
+    """Both modules on one small random input give the same output (to the dtype's rounding)."""
+    weight = fused.dense.weight if hasattr(fused, "dense") else fused.weight
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 3, weight.size(1), generator=g).to(weight.dtype)
+    inputs = [x]
+    if isinstance(fused, FusedOutput):
+        inputs.append(torch.randn(1, 3, weight.size(0), generator=g).to(weight.dtype))
+    tolerance = 1e-4 if weight.dtype == torch.float32 else 5e-2
+    expected, got = original(*inputs), fused(*inputs)
+    return torch.allclose(got.float(), expected.float(), rtol=tolerance, atol=tolerance)
+
+
 def fuse_teacher(teacher: nn.Module) -> int:
     """Swap ``teacher``'s BERT feed-forward, output and q/k/v blocks for the fused ones; returns how many.
 
-    Call after the teacher is in its final dtype and frozen; it must then run without gradients.
-    Modules that do not match (another activation, another block layout) are left unfused.
+    Call once the teacher is frozen, in eval mode and in its final dtype and device (CPU). Blocks of
+    another layout, or whose fused form disagrees with them on a probe input, are left as they are.
     """
     swapped = 0
     for parent in list(teacher.modules()):
         for name, child in list(parent.named_children()):
-            fused = _replacement(name, child)
-            if fused is not None:
+            fused = _candidate(name, child)
+            if fused is not None and _agrees(child, fused.eval()):
                 setattr(parent, name, fused)
                 swapped += 1
     return swapped
+
+
+def _glibc() -> bool:
+    return platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+
+
+def _user_allocator() -> str | None:
+    """Why malloc is the user's to set: the opt-out variable, their own settings, another allocator."""
+    if os.environ.get(OPT_OUT_ENV, "") not in ("", "0"):
+        return OPT_OUT_ENV
+    for name in MALLOC_ENVS:
+        if name in os.environ:
+            return name
+    preload = os.environ.get("LD_PRELOAD", "")
+    return next((a for a in ALLOCATORS if a in preload), None)
 
 
 def keep_freed_memory() -> bool:
@@ -146,15 +207,15 @@ def keep_freed_memory() -> bool:
 
     PyTorch's CPU tensors come from malloc; glibc serves each one above its mmap threshold with a
     fresh mapping and unmaps it on free, so every step faults in (and zeroes) its large activations
-    again. The process keeps its peak heap instead, which a training run reaches in its first step
-    anyway. Returns whether the settings took (False off glibc).
+    again. With this the process keeps the heap it has used instead (a run's steps reuse it; shapes
+    that vary, as padded task batches do, can leave it somewhat larger than one step's peak).
+    Skipped off glibc, with ``TINYZH_SYSTEM_MALLOC=1``, when the user set glibc's malloc variables,
+    or under a preloaded jemalloc / tcmalloc / mimalloc. Returns whether the settings took.
     """
-    if not sys.platform.startswith("linux"):
+    if not _glibc() or _user_allocator() is not None:
         return False
-    name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name or "libc.so.6")
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(None).mallopt  # the process's own C library: no ldconfig lookup
     except (OSError, AttributeError):
         return False
     return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))

@@ -69,6 +69,7 @@ class Phase:
     init_report: dict[str, Any] | None = None  # what --init-from-teacher copied, when it ran
     cache_report: dict[str, Any] | None = None  # --cache-teacher-logits: {"computed", "seconds"}
     compiled: Callable[..., dict[str, torch.Tensor]] | None = None  # --compile: _terms through torch.compile
+    teacher_fused: int = 0  # teacher blocks run as oneDNN fused ops (tinyzh.distill.fused)
 
     @property
     def projections(self) -> nn.Module | None:
@@ -160,11 +161,10 @@ def build_phase(config: DistillConfig, name: str, student_spec: str, env: DistEn
                                logits=name == "prediction", proj_layers={s for s, _ in pairs})
     precision = Precision.of(config.precision)
     prepare_teacher(teacher, precision).to(env.device)
-    if can_fuse(precision.dtype, env.device, config.compile):  # bf16 on AMX / AVX-512-bf16 CPUs
-        fuse_teacher(teacher)
+    fused = fuse_teacher(teacher) if can_fuse(precision.dtype, env.device, config.compile) else 0  # bf16, AMX CPUs
     forward_S.to(env.device)
     phase = Phase(name, config, teacher, student, forward_S, matches, data, tokenizer, env, labels, pairs, order,
-                  precision, options, init_report)
+                  precision, options, init_report, teacher_fused=fused)
     if config.compile:
         from tinyzh.distill.compiler import compile_terms
 

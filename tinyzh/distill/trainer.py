@@ -74,6 +74,7 @@ class PhaseResult:
     teacher_logits_cache: dict[str, Any] | None = None  # prediction step: {"computed", "seconds"}
     init_from_teacher: dict[str, Any] | None = None  # --init-from-teacher: copied / cut / kept
     compile: dict[str, Any] | None = None  # --compile: {"seconds", "graphs", "cache_dir"} of this run
+    teacher_fused: int = 0  # teacher blocks fused by oneDNN (bf16 on CPUs with AMX or AVX-512 bf16)
 
 
 @dataclass
@@ -285,7 +286,7 @@ def train_phase(phase: Phase, output: Path, reporter: Reporter | None = None) ->
     log.keep_until(step)
     result = PhaseResult(phase.name, str(output), step, total, False, resumed, layer_map=phase.layer_map,
                          unlabelled_rows=phase.data.unlabelled, teacher_logits_cache=phase.cache_report,
-                         init_from_teacher=phase.init_report, **last)
+                         init_from_teacher=phase.init_report, teacher_fused=phase.teacher_fused, **last)
     clock = _compile_clock(phase)
     started, window_start, window_steps, ran = time.perf_counter(), time.perf_counter(), 0, 0
     bar = f"distill {phase.name}"
