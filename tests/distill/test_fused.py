@@ -74,7 +74,11 @@ def test_fused_teacher_gives_the_plain_forward_in_fp32() -> None:
     assert isinstance(layer.attention.output, fused.FusedOutput) and isinstance(layer.output, fused.FusedOutput)
     assert isinstance(layer.attention.self.query, fused.FusedLinear)
     assert set(model.state_dict()) == keys  # the same weights under the same names
+    calls = []
+    op = layer.intermediate._op
+    layer.intermediate._op = lambda *args: calls.append(args[3]) or op(*args)  # type: ignore[assignment]
     _assert_close(_outputs(model), before)
+    assert calls == ["gelu"]  # eval and no_grad: the fused op ran, not the plain fallback
     assert len(before) == 4 + 2 + 1
     assert fused.fuse_teacher(model) == 0  # already fused: nothing to do twice
 
