@@ -186,3 +186,11 @@ def test_squared_error_skips_an_all_ones_mask_with_the_same_result() -> None:
     reference.backward()
     assert torch.allclose(losses.attention_mse(a.detach(), b, full), reference.detach(), rtol=1e-6)
     assert torch.allclose(a.grad, a2.grad, rtol=1e-5, atol=1e-7)
+
+
+def test_squared_error_traces_without_a_graph_break() -> None:
+    """Under --compile the all-ones check is skipped: a data-dependent branch would split the graph."""
+    a = torch.randn(2, 4, 3, 3, requires_grad=True)
+    b = torch.randn(2, 4, 3, 3)
+    explained = torch._dynamo.explain(losses.attention_mse)(a, b, torch.ones(2, 3))
+    assert explained.graph_break_count == 0 and explained.graph_count == 1

@@ -22,7 +22,7 @@ from torch import nn
 _LEVELS = 1 << 16  # a 16-bit uniform: the resolution of p
 
 
-def _compiling() -> bool:
+def compiling() -> bool:
     """True while dynamo traces (``torch.compiler.is_compiling`` is torch >= 2.3; older: torch._dynamo's)."""
     check = getattr(torch.compiler, "is_compiling", None) or torch._dynamo.is_compiling
     return bool(check())
@@ -68,7 +68,7 @@ def _drop(x: torch.Tensor, p: float, training: bool, rescale: bool) -> tuple[tor
         return x, 1.0
     # Under --compile inductor fuses torch's dropout (its own RNG, drawn inside the fused loop);
     # the in-place random_ of the 16-bit mask would break the graph.
-    if x.device.type != "cpu" or _compiling() or not 0 < round(p * _LEVELS) < _LEVELS:
+    if x.device.type != "cpu" or compiling() or not 0 < round(p * _LEVELS) < _LEVELS:
         return nn.functional.dropout(x, p, training=True), 1.0
     keep, p_used = _keep_mask(x.shape, p, x.dtype)
     scale = 1.0 / (1.0 - p_used)

@@ -28,6 +28,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from tinyzh.distill.dropout import compiling
 from tinyzh.distill.relations import relation_kl
 
 
@@ -54,7 +55,9 @@ class _MaskedSquaredError(torch.autograd.Function):
             diff = a - b
         else:
             diff = a.to(torch.float32, copy=True).sub_(b)  # a copy: never a's own storage
-        if a.device.type != "cpu" or not bool(m.all()):  # on CPU the check is cheaper than the pass
+        # On CPU the check is cheaper than the pass; not while dynamo traces (a data-dependent branch
+        # would split --compile's graph).
+        if a.device.type != "cpu" or compiling() or not bool(m.all()):
             diff.mul_(m)  # 0/1: (d m)^2 = d^2 m, and the gradient 2 d m is the same saved tensor
         ctx.save_for_backward(diff)  # type: ignore[attr-defined]
         ctx.dtypes = (a.dtype, b.dtype)  # type: ignore[attr-defined]
