@@ -116,6 +116,27 @@ def test_a_block_whose_fused_form_disagrees_is_left_alone() -> None:
 
 
 @needs_onednn
+def test_the_probe_runs_the_fused_op_and_rejects_a_wrong_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = fused._linear_pointwise()
+
+    def skewed(out: torch.Tensor) -> torch.Tensor:  # not a shift or a scale: a LayerNorm after it still shows it
+        return out + torch.linspace(0, 1, out.size(-1), dtype=out.dtype)
+
+    class WrongOp:  # a fused op that computes something else: no block may take it
+        def __call__(self, *args: object) -> torch.Tensor:
+            return skewed(real(*args))
+
+        def binary(self, *args: object) -> torch.Tensor:
+            return skewed(real.binary(*args))
+
+    monkeypatch.setattr(fused, "_linear_pointwise", lambda: WrongOp())
+    model = _teacher()
+    before = _outputs(model)
+    assert fused.fuse_teacher(model) == 0
+    _assert_close(_outputs(model), before)
+
+
+@needs_onednn
 def test_fused_blocks_run_plain_ops_with_gradients_or_in_training() -> None:
     model = _teacher()
     fused.fuse_teacher(model)
@@ -126,10 +147,10 @@ def test_fused_blocks_run_plain_ops_with_gradients_or_in_training() -> None:
     out.sum().backward()
     assert h.grad is not None and h.grad.abs().sum() > 0
     block.train()
-    torch.manual_seed(0)
-    dropped = block(h.detach(), residual)
-    block.eval()
-    with torch.no_grad():
+    with torch.no_grad():  # training mode alone (no gradients) must also take the plain ops
+        torch.manual_seed(0)
+        dropped = block(h.detach(), residual)
+        block.eval()
         assert not torch.allclose(dropped, block(h.detach(), residual))  # training: dropout applied
 
 

@@ -171,6 +171,12 @@ def test_squared_error_bf16_sums_in_fp32_and_returns_bf16_gradients(name: str) -
         assert low.grad is not None and low.grad.dtype == torch.bfloat16
         # the fp32 gradient to two bf16 roundings (the difference, then the product): 2 x 2^-8
         assert torch.allclose(low.grad.float(), high.grad, rtol=2**-7, atol=0)
+    # bit for bit: the bf16 difference times the fp32 factor, rounded once (the factor is not rounded first)
+    weights = mask.float()[:, :, None] if name == "hidden" else mask.float()[:, None, :, None] * mask.float()[:, None, None, :]
+    count = weights.expand(shape).sum() if name == "hidden" else weights.sum() * shape[1]
+    factor = torch.tensor(2.0 * 3.0) / count
+    diff = (a.detach() - b.detach()) * weights.to(torch.bfloat16)
+    assert torch.equal(a.grad, (diff.float() * factor).to(torch.bfloat16))
     padded = a.grad[1, 30:] if name == "hidden" else a.grad[1, :, 2, :]
     assert padded.abs().sum() == 0  # padded positions still get nothing
 
