@@ -385,8 +385,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def fusable(precision: str) -> bool:
     """Whether ``tinyzh distill`` fuses the teacher's linear layers for ``precision`` on this CPU."""
     from tinyzh.distill.fused import can_fuse
+    from tinyzh.distill.wrappers import Precision
 
-    return can_fuse({"fp32": None, "bf16": torch.bfloat16}[precision], torch.device("cpu"), compiled=False)
+    return can_fuse(Precision.of(precision).dtype, torch.device("cpu"), compiled=False)
 
 
 def default_precisions(flags: set[str]) -> tuple[list[str], str | None]:

@@ -19,6 +19,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from tinyzh.distill.models import replace_modules
+
 _LEVELS = 1 << 16  # a 16-bit uniform: the resolution of p
 
 
@@ -103,10 +105,5 @@ def use_fast_dropout(model: nn.Module) -> int:
 
     Dropout holds no weights, so checkpoints and ``save_pretrained`` output are unchanged.
     """
-    swapped = 0
-    for parent in list(model.modules()):
-        for name, child in list(parent.named_children()):
-            if type(child) is nn.Dropout:
-                setattr(parent, name, FastDropout(child.p, inplace=child.inplace))
-                swapped += 1
-    return swapped
+    return replace_modules(model, lambda _name, child: FastDropout(child.p, inplace=child.inplace)
+                           if type(child) is nn.Dropout else None)

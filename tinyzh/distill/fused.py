@@ -41,6 +41,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tinyzh.distill.models import replace_modules
+
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # glibc <malloc.h>
 OPT_OUT_ENV = "TINYZH_SYSTEM_MALLOC"  # set to 1: leave malloc as the user or the system set it
 # A user's own malloc settings, or another allocator, win over keep_freed_memory.
@@ -190,17 +192,16 @@ def fuse_teacher(teacher: nn.Module) -> int:
     """
     if _linear_pointwise() is None:
         return 0
-    swapped = 0
-    for parent in list(teacher.modules()):
-        for name, child in list(parent.named_children()):
-            fused = _candidate(name, child)
-            if fused is None:
-                continue
-            fused.training = False  # the wrapper only: its shared parts keep the original's mode
-            if _agrees(child, fused):
-                setattr(parent, name, fused)
-                swapped += 1
-    return swapped
+    return replace_modules(teacher, _checked_candidate)
+
+
+def _checked_candidate(name: str, child: nn.Module) -> nn.Module | None:
+    """:func:`_candidate`, kept only when the probe agrees."""
+    fused = _candidate(name, child)
+    if fused is None:
+        return None
+    fused.training = False  # the wrapper only: its shared parts keep the original's mode
+    return fused if _agrees(child, fused) else None
 
 
 def _glibc() -> bool:

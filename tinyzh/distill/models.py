@@ -16,6 +16,7 @@ a preset name (``tinybert-4``), a ``config.json`` file or a checkpoint directory
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -208,3 +209,18 @@ def save_student(student: nn.Module, tokenizer: Any, directory: Path, extra_json
         tokenizer.save_pretrained(directory)
     for name, data in extra_json.items():
         write_json(directory / name, data)
+
+
+def replace_modules(model: nn.Module, make: Callable[[str, nn.Module], nn.Module | None]) -> int:
+    """Put ``make(name, child)`` in place of every submodule it returns one for; returns how many.
+
+    ``name`` is the child's attribute on its parent. Replacements are not visited again.
+    """
+    replaced = 0
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            new = make(name, child)
+            if new is not None:
+                setattr(parent, name, new)
+                replaced += 1
+    return replaced
