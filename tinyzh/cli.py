@@ -7,8 +7,11 @@ stderr and exit code 1 here; ``--debug`` shows the traceback instead.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
+import sys
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 import typer
@@ -62,14 +65,18 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-app = typer.Typer(
-    cls=TinyzhGroup,
-    name="tinyzh",
-    help="Chinese-first TinyBERT-style compression: pregen -> distill -> augment -> eval.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+# name -> (module in tinyzh.commands, function, custom command class or None), in ``--help`` order.
+COMMANDS: dict[str, tuple[str, str, str | None]] = {
+    "pregen": ("pregen", "pregen", None),
+    "distill": ("distill", "distill", None),
+    "augment": ("augment", "augment", None),
+    "eval": ("evaluate", "evaluate", None),
+    "export": ("export", "export", None),
+    "prune-vocab": ("prune_vocab", "prune_vocab", "MultiValueCommand"),
+    "run": ("run", "run", None),
+    "demo": ("demo", "demo", None),
+    "plugins": ("plugins", "plugins", None),
+}
 
 
 def _version(value: bool) -> None:
@@ -78,7 +85,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging (-vv for debug).")] = 0,
@@ -96,22 +102,41 @@ def root(
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
-def _register_commands() -> None:
-    from tinyzh.commands import augment, demo, distill, evaluate, export, plugins, pregen, prune_vocab, run
+def make_app(commands: Iterable[str] = COMMANDS) -> typer.Typer:
+    """The root app with ``commands`` (all by default); each command's module is imported here."""
+    app = typer.Typer(
+        cls=TinyzhGroup,
+        name="tinyzh",
+        help="Chinese-first TinyBERT-style compression: pregen -> distill -> augment -> eval.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    app.callback()(root)
+    for name in commands:
+        module_name, function, command_class = COMMANDS[name]
+        module = importlib.import_module(f"tinyzh.commands.{module_name}")
+        options = {"cls": getattr(module, command_class)} if command_class else {}
+        app.command(name, **options)(getattr(module, function))
+    return app
 
-    app.command("pregen")(pregen.pregen)
-    app.command("distill")(distill.distill)
-    app.command("augment")(augment.augment)
-    app.command("eval")(evaluate.evaluate)
-    app.command("export")(export.export)
-    app.command("prune-vocab", cls=prune_vocab.MultiValueCommand)(prune_vocab.prune_vocab)
-    app.command("run")(run.run)
-    app.command("demo")(demo.demo)
-    app.command("plugins")(plugins.plugins)
+
+def __getattr__(name: str) -> Any:
+    """``tinyzh.cli.app``: the app with every command, built on first use (tests drive it)."""
+    if name == "app":
+        globals()["app"] = full = make_app()
+        return full
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-_register_commands()
+def requested_command(argv: list[str]) -> str | None:
+    """The command named on the command line (the root options take no values), if it is one."""
+    words = [arg for arg in argv if not arg.startswith("-")]
+    return words[0] if words and words[0] in COMMANDS else None
 
 
 def main() -> None:
-    app()
+    # Only the command being run is built: typer reads the signature of every command it registers,
+    # and their modules import more (~0.1 s of every start). Help and typos get the full list.
+    command = requested_command(sys.argv[1:])
+    make_app([command] if command else COMMANDS)()

@@ -63,3 +63,31 @@ def test_bad_option_value_is_a_usage_error() -> None:
     result = CliRunner().invoke(app, ["plugins", "--no-such-flag"])
     assert result.exit_code == 2
     assert "No such option" in result.output
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["pregen", "corpus.txt", "-o", "out"], "pregen"), (["-v", "--debug", "eval", "--tasks", "tnews"], "eval"),
+    (["--help"], None), ([], None), (["pregn", "x"], None), (["prune-vocab"], "prune-vocab")])
+def test_the_command_on_the_line_is_found(argv: list[str], expected: str | None) -> None:
+    from tinyzh.cli import requested_command
+
+    assert requested_command(argv) == expected
+
+
+def test_main_builds_only_the_command_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tinyzh.cli as cli
+
+    built: list[list[str]] = []
+    real = cli.make_app
+
+    def spy(commands=cli.COMMANDS):
+        built.append(list(commands))
+        return real(commands)
+
+    monkeypatch.setattr(cli, "make_app", spy)
+    for argv in (["tinyzh", "plugins", "--help"], ["tinyzh", "--help"]):
+        monkeypatch.setattr(sys, "argv", argv)
+        with pytest.raises(SystemExit) as done:
+            cli.main()
+        assert done.value.code == 0
+    assert built == [["plugins"], list(cli.COMMANDS)]

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tinyzh.pregen.config import PregenConfig
-from tinyzh.pregen.instances import ChunkTokens, InstanceBuilder, assemble, truncate_pair
+from tinyzh.pregen.instances import ChunkTokens, InstanceBuilder, Sentences, assemble, truncate_pairs
 
 CLS, SEP = 2, 3
 
@@ -34,7 +34,7 @@ def chunk(n_docs: int, seed: int) -> ChunkTokens:
 
 def build(tokens: ChunkTokens, task: str, seed: int = 0, max_seq_len: int = 32, **kw) -> dict[str, np.ndarray]:
     cfg = PregenConfig(corpus=[Path("x")], output=Path("y"), max_seq_len=max_seq_len, pair_task=task, **kw)
-    ranges = InstanceBuilder(tokens, tokens.documents(), cfg, random.Random(seed)).build()
+    ranges = InstanceBuilder(tokens, Sentences.of(tokens), cfg, np.random.default_rng(seed)).build()
     return assemble(tokens, ranges, CLS, SEP, pair=task != "none")
 
 
@@ -47,6 +47,9 @@ def rows(built: dict[str, np.ndarray]) -> list[np.ndarray]:
 @given(st.integers(2, 12), st.integers(0, 10_000), st.sampled_from(["nsp", "sop"]))
 def test_pairs_follow_the_recipe(n_docs: int, seed: int, task: str) -> None:
     built = build(chunk(n_docs, seed), task, seed)
+    first_docs = [row[1] // 1000 for row in rows(built)]
+    if task == "nsp":
+        assert first_docs == sorted(first_docs)  # document by document, as BERT makes them
     for row, a_len, label in zip(rows(built), built["a_lengths"], built["next_sentence_label"], strict=True):
         assert len(row) <= 32 and row[0] == CLS and row[a_len + 1] == SEP and row[-1] == SEP
         a, b = row[1 : a_len + 1], row[a_len + 2 : -1]
@@ -81,19 +84,45 @@ def test_segments_start_with_a_word() -> None:
     assert np.all(built["word_flags"][starts + built["a_lengths"] + 2] == 1)
 
 
-@given(st.integers(0, 200), st.integers(0, 200), st.integers(2, 128), st.integers(0, 100))
-def test_truncation_keeps_the_longer_side_trimmed(la: int, lb: int, limit: int, seed: int) -> None:
-    front_a, new_a, front_b, new_b = truncate_pair(la, lb, limit, random.Random(seed))
-    assert new_a + new_b == min(la + lb, limit)
-    assert 0 <= front_a <= la - new_a and 0 <= front_b <= lb - new_b
-    if la + lb > limit:
-        assert abs(new_a - new_b) <= 1 or min(new_a, new_b) == min(la, lb)
+@given(st.lists(st.tuples(st.integers(0, 200), st.integers(0, 200)), min_size=1, max_size=20), st.integers(2, 128),
+       st.integers(0, 100))
+def test_truncation_keeps_the_longer_side_trimmed(pairs: list[tuple[int, int]], limit: int, seed: int) -> None:
+    la, lb = (np.array(side, np.int64) for side in zip(*pairs, strict=True))
+    front_a, new_a, front_b, new_b = truncate_pairs(la, lb, limit, np.random.default_rng(seed))
+    assert np.array_equal(new_a + new_b, np.minimum(la + lb, limit))
+    assert np.all((0 <= front_a) & (front_a <= la - new_a) & (0 <= front_b) & (front_b <= lb - new_b))
+    over = la + lb > limit
+    assert np.all((np.abs(new_a - new_b) <= 1)[over] | (np.minimum(new_a, new_b) == np.minimum(la, lb))[over])
+    assert np.all(front_a[~over] == 0) and np.all(front_b[~over] == 0)
+
+
+def test_truncation_trims_front_and_back_about_equally() -> None:
+    front, kept, _, _ = truncate_pairs(np.full(2000, 100), np.zeros(2000, np.int64), 60, np.random.default_rng(0))
+    assert np.all(kept == 60) and 18 < front.mean() < 22  # 40 tokens cut, each from the front with p = 1/2
 
 
 @given(st.integers(1, 8), st.integers(0, 10_000))
-def test_documents_are_the_nonempty_lines_of_each_document(n_docs: int, seed: int) -> None:
+def test_sentences_are_the_nonempty_lines_of_each_document(n_docs: int, seed: int) -> None:
     tokens = chunk(n_docs, seed)
     offsets, doc_lines = tokens.line_offsets.tolist(), tokens.doc_lines.tolist()
     expected = [[(offsets[i], offsets[i + 1]) for i in range(doc_lines[d], doc_lines[d + 1]) if offsets[i + 1] > offsets[i]]
                 for d in range(n_docs)]
-    assert tokens.documents() == expected
+    s = Sentences.of(tokens)
+    got = [list(zip(s.start[f : f + c].tolist(), s.end[f : f + c].tolist(), strict=True))
+           for f, c in zip(s.doc_first.tolist(), s.doc_count.tolist(), strict=True)]
+    assert got == expected and s.empty_documents == sum(1 for d in expected if not d)
+
+
+def test_one_sentence_documents_make_random_next_pairs_only() -> None:
+    """A stretch of one sentence has no continuation: NSP pairs it with another document (label 1)."""
+    ids = np.arange(40, dtype=np.int32) + 1000 * np.repeat(np.arange(1, 9), 5)
+    tokens = ChunkTokens(ids, np.ones(40, np.uint8), np.arange(0, 41, 5), np.arange(9))
+    built = build(tokens, "nsp")
+    assert len(built["lengths"]) == 8 and np.all(built["next_sentence_label"] == 1)
+
+
+def test_the_same_seed_builds_the_same_instances() -> None:
+    tokens = chunk(50, 7)
+    one, two, other = build(tokens, "nsp", seed=3), build(tokens, "nsp", seed=3), build(tokens, "nsp", seed=4)
+    assert all(np.array_equal(one[k], two[k]) for k in one)
+    assert not np.array_equal(one["input_ids"], other["input_ids"])

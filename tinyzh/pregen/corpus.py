@@ -22,6 +22,7 @@ import gzip
 import hashlib
 import re
 import zlib
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -126,6 +127,16 @@ class EncodingCheck:
         )
 
 
+def _control_lines(text: str, most: int = 64) -> list[int] | None:
+    """Indices of the lines of ``text`` with control characters; None when there are over ``most``."""
+    found: list[int] = []
+    for n, match in enumerate(_CONTROL.finditer(text)):
+        if n >= most:
+            return None
+        found.append(text.count("\n", 0, match.start()))
+    return sorted(set(found))
+
+
 def split_long_line(text: str, limit: int) -> list[str]:
     """Cut ``text`` into pieces of at most ``limit`` characters, preferring punctuation/space cuts."""
     pieces = []
@@ -144,6 +155,20 @@ def split_long_line(text: str, limit: int) -> list[str]:
     return pieces
 
 
+@dataclass
+class _Pending:
+    """The document being read: its lines so far, how many raw lines (before cleaning, to tell an
+    empty document from none) and characters."""
+
+    lines: list[str] = field(default_factory=list)
+    raw_lines: int = 0
+    chars: int = 0
+    clean: bool = True  # no line needed repair, so ``chars`` is the characters of ``lines``
+
+    def reset(self) -> None:
+        self.lines, self.raw_lines, self.chars, self.clean = [], 0, 0, True
+
+
 class CorpusReader:
     """Iterate documents of several files; ``stats`` fills in as it goes."""
 
@@ -154,6 +179,7 @@ class CorpusReader:
         self.stats = InputStats()
         self.bytes_read = 0  # of the files on disk (compressed for .gz), for the progress bar
         self._check_control = True
+        self._control_lines: list[int] | None = None  # lines of the block with control characters; None: unknown
 
     def total_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.paths if p.is_file())
@@ -163,36 +189,69 @@ class CorpusReader:
             yield from self._file_documents(path)
 
     def _file_documents(self, path: Path) -> Iterator[list[str]]:
-        stats = self.stats
-        stats.files += 1
-        doc: list[str] = []
-        raw_lines = 0  # lines of the current document before cleaning, to tell empty from absent
-        doc_chars = 0
-        for number, text in self._lines(path):
+        self.stats.files += 1
+        doc = _Pending()
+        for first, texts in self._blocks(path):
+            if self._control_lines is None or None in texts:  # bad bytes, or control characters galore
+                yield from self._lines_into(doc, texts, first, path)
+                doc.clean = False
+            else:
+                yield from self._clean_block(doc, texts, first, path, self._control_lines)
+        if (doc.lines or doc.raw_lines) and self._finish(doc.lines):
+            yield doc.lines
+
+    def _clean_block(self, doc: _Pending, texts: list[str], first: int, path: Path,
+                     control: list[int]) -> Iterator[list[str]]:
+        """A block without bad bytes, a document (a stretch between blank lines) at a time rather than
+        a line at a time; a document to repair (long lines, ``control`` lines) goes line by line."""
+        stripped = [text.strip() for text in texts]
+        start = 0
+        for blank in [k for k, text in enumerate(stripped) if not text] + [len(stripped)]:
+            lines = stripped[start:blank]
+            if lines:
+                chars = sum(map(len, lines))
+                if (doc.chars + chars >= self.max_document_chars or max(map(len, lines)) > self.max_line_chars
+                        or bisect_left(control, blank) > bisect_left(control, start)):
+                    yield from self._lines_into(doc, lines, first + start, path)  # to split: line by line
+                    doc.clean = False
+                else:
+                    doc.lines.extend(lines)
+                    doc.raw_lines += len(lines)
+                    doc.chars += chars
+            if blank < len(stripped):
+                if (doc.lines or doc.raw_lines) and self._finish(doc.lines, doc.chars if doc.clean else None):
+                    yield doc.lines
+                doc.reset()
+            start = blank + 1
+
+    def _lines_into(self, doc: _Pending, texts: list[str | None], first: int, path: Path) -> Iterator[list[str]]:
+        """Add lines ``first``, ``first + 1`` ... to ``doc``, yielding each document they finish."""
+        stats, limit = self.stats, self.max_line_chars
+        clean = not self._check_control  # the block has no control characters at all
+        for k, text in enumerate(texts):
             if text is None:
                 continue
             text = text.strip()
             if not text:
-                if doc or raw_lines:
-                    yield from self._finish(doc)
-                doc, raw_lines, doc_chars = [], 0, 0
+                if (doc.lines or doc.raw_lines) and self._finish(doc.lines):
+                    yield doc.lines
+                doc.reset()
                 continue
-            raw_lines += 1
-            if len(text) > self.max_line_chars or (self._check_control and _CONTROL.search(text)):
-                pieces = self._clean(text, path, number)
+            doc.raw_lines += 1
+            if len(text) > limit or not (clean or _CONTROL.search(text) is None):
+                doc.lines.extend(self._clean(text, path, first + k))
             else:
-                pieces = [text]
-            doc.extend(pieces)
-            doc_chars += len(text)
-            if doc_chars >= self.max_document_chars:  # a whole book without blank lines
+                doc.lines.append(text)
+            doc.chars += len(text)
+            if doc.chars >= self.max_document_chars:  # a whole book without blank lines
                 stats.long_documents_split += 1
-                yield from self._finish(doc)
-                doc, raw_lines, doc_chars = [], 0, 0
-        if doc or raw_lines:
-            yield from self._finish(doc)
+                if self._finish(doc.lines):
+                    yield doc.lines
+                doc.reset()
 
-    def _lines(self, path: Path) -> Iterator[tuple[int, str | None]]:
-        """(1-based line number, text or None when not UTF-8), decoding ~1 MB blocks at a time.
+    def _blocks(self, path: Path) -> Iterator[tuple[int, list[str | None]]]:
+        """(1-based number of the first line, the lines: text or None when not UTF-8), decoding
+        ~1 MB blocks at a time.
 
         Line breaks are ``\\n``, ``\\r\\n`` or a lone ``\\r`` (old Mac files).
         """
@@ -216,12 +275,14 @@ class CorpusReader:
                     else:
                         block, rest = block[:cut], block[cut:] + held
                     self.bytes_read = done_before + raw.tell()
-                    for text in self._decode_block(block, path, number, check):
-                        number += 1
-                        yield number, text
+                    texts = self._decode_block(block, path, number, check)
+                    self.stats.lines += len(texts)
+                    yield number + 1, texts
+                    number += len(texts)
                     check.verdict()  # a file in another encoding fails on its first block
                 if rest:
-                    yield number + 1, self._decode(rest.rstrip(b"\r"), path, number + 1, check)
+                    self.stats.lines += 1
+                    yield number + 1, [self._decode(rest.rstrip(b"\r"), path, number + 1, check)]
                 check.verdict()
         except (EOFError, OSError, zlib.error) as exc:
             raise InputError(f"cannot be read beyond line {number:,} ({type(exc).__name__}: {exc or 'unexpected end'}); "
@@ -237,6 +298,7 @@ class CorpusReader:
             lines = block.split(b"\n")[:-1]
             return [self._decode(data, path, first + k + 1, check) for k, data in enumerate(lines)]
         self._check_control = _CONTROL.search(text) is not None  # skip the per-line search when clean
+        self._control_lines = _control_lines(text) if self._check_control else []
         lines = text.split("\n")[:-1]
         check.good += len(lines)
         return lines
@@ -250,6 +312,7 @@ class CorpusReader:
             check.bad_line(number, data, exc.start)
             return None
         self._check_control = True
+        self._control_lines = None
         check.good += bool(text.strip())
         return text
 
@@ -266,15 +329,16 @@ class CorpusReader:
             return split_long_line(text, self.max_line_chars)
         return [text]
 
-    def _finish(self, doc: list[str]) -> Iterator[list[str]]:
+    def _finish(self, doc: list[str], chars: int | None = None) -> bool:
+        """Count a finished document (of ``chars`` characters when known); False when nothing of it is left."""
         if not doc:
             self.stats.empty_documents += 1
-            return
+            return False
         self.stats.documents += 1
-        self.stats.characters += sum(map(len, doc))
+        self.stats.characters += sum(map(len, doc)) if chars is None else chars
         if len(doc) == 1:
             self.stats.one_sentence_documents += 1
-        yield doc
+        return True
 
 
 def chunked(reader: CorpusReader, max_docs: int, max_chars: int) -> Iterator[Chunk]:
@@ -284,9 +348,11 @@ def chunked(reader: CorpusReader, max_docs: int, max_chars: int) -> Iterator[Chu
     docs: list[list[str]] = []
     chars = 0
     index = 0
+    counted = reader.stats.characters
     for doc in reader.documents():
         docs.append(doc)
-        chars += sum(map(len, doc))
+        chars += reader.stats.characters - counted  # the reader has just counted this document
+        counted = reader.stats.characters
         if len(docs) >= max_docs or (chars >= max_chars and len(docs) >= 2):
             if pending is not None:
                 yield pending

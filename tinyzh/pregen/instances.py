@@ -6,11 +6,15 @@ single range too. Instances are built as ranges and gathered into ``[CLS] A [SEP
 one vectorised ``take`` at the end. Differences from Google's script, both forced by streaming: the
 random next document is drawn from the same chunk, not the whole corpus; and for ``sop`` a
 one-sentence stretch is split at a random word boundary so it can still make a pair.
+
+The recipe runs for all documents of the chunk at once: step k makes every document's k-th
+instance (a document's next instance starts where its previous one ended, or, after a random next
+segment, where its A segment ended: BERT puts the unused sentences back). Randomness comes from a
+numpy generator in vector draws, so the instances are a pure function of the chunk and the seed.
 """
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,149 +32,180 @@ class ChunkTokens:
     line_offsets: np.ndarray
     doc_lines: np.ndarray
 
-    def documents(self) -> list[list[tuple[int, int]]]:
-        """Per document, its non-empty sentences as (start, end) token ranges."""
-        pairs = list(zip(self.line_offsets[:-1].tolist(), self.line_offsets[1:].tolist(), strict=True))
-        bounds = zip(self.doc_lines[:-1].tolist(), self.doc_lines[1:].tolist(), strict=True)
-        if bool((np.diff(self.line_offsets) > 0).all()):  # the usual case: no line lost all its tokens
-            return [pairs[first:last] for first, last in bounds]
-        return [[p for p in pairs[first:last] if p[1] > p[0]] for first, last in bounds]
+
+@dataclass
+class Sentences:
+    """A chunk's non-empty sentences as token ranges, by document (computed once per chunk).
+
+    ``start``/``end`` int64 [S] (``end`` increasing: sentences are contiguous in the chunk);
+    ``doc_first``/``doc_count`` int64 [D]: each document's first sentence and how many it has."""
+
+    start: np.ndarray
+    end: np.ndarray
+    doc_first: np.ndarray
+    doc_count: np.ndarray
+
+    @classmethod
+    def of(cls, tokens: ChunkTokens) -> Sentences:
+        offsets = np.asarray(tokens.line_offsets, np.int64)
+        keep = offsets[1:] > offsets[:-1]  # [lines]: a line that lost all its tokens is no sentence
+        kept_before = np.concatenate([[0], np.cumsum(keep)])  # [lines + 1]
+        doc_lines = np.asarray(tokens.doc_lines, np.int64)
+        first = kept_before[doc_lines[:-1]]
+        return cls(offsets[:-1][keep], offsets[1:][keep], first, kept_before[doc_lines[1:]] - first)
+
+    @property
+    def empty_documents(self) -> int:
+        return int((self.doc_count == 0).sum())
 
 
 @dataclass
 class Ranges:
-    """Instances as token ranges into the chunk plus the pair label, each a list of length N."""
+    """Instances as token ranges into the chunk plus the pair label, each int64 [N]."""
 
-    a_start: list[int]
-    a_len: list[int]
-    b_start: list[int]
-    b_len: list[int]
-    label: list[int]  # NSP: 1 = random next; SOP: 1 = swapped; none: -1
-
-
-def _randint(rng: random.Random, low: int, high: int) -> int:
-    """Uniform integer in [low, high]; ``random.randint`` is several times slower."""
-    return low + int(rng.random() * (high - low + 1))
+    a_start: np.ndarray
+    a_len: np.ndarray
+    b_start: np.ndarray
+    b_len: np.ndarray
+    label: np.ndarray  # NSP: 1 = random next; SOP: 1 = swapped; none: -1
 
 
-def truncate_pair(la: int, lb: int, max_tokens: int, rng: random.Random) -> tuple[int, int, int, int]:
-    """BERT's ``truncate_seq_pair`` in closed form: trim the longer side one token at a time, each
-    token from the front or the back with probability 1/2. Returns (front_a, la', front_b, lb')."""
-    excess = la + lb - max_tokens
-    if excess <= 0:
-        return 0, la, 0, lb
-    cut_a = min(excess, max(0, la - lb))  # the longer one first (ties trim b, as BERT does)
-    cut_b = min(excess - cut_a, max(0, lb - la))
+def truncate_pairs(la: np.ndarray, lb: np.ndarray, max_tokens: int,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """BERT's ``truncate_seq_pair`` in closed form for N pairs: trim the longer side one token at a
+    time, each token from the front or the back with probability 1/2. Returns front_a, la', front_b, lb'."""
+    excess = np.maximum(la + lb - max_tokens, 0)
+    cut_a = np.minimum(excess, np.maximum(0, la - lb))  # the longer one first (ties trim b, as BERT does)
+    cut_b = np.minimum(excess - cut_a, np.maximum(0, lb - la))
     rest = excess - cut_a - cut_b
     cut_b += (rest + 1) // 2
     cut_a += rest // 2
-    # Binomial(cut, 1/2) draws: one random bit per trimmed token says front or back.
-    front_a = rng.getrandbits(cut_a).bit_count() if cut_a else 0
-    front_b = rng.getrandbits(cut_b).bit_count() if cut_b else 0
-    return front_a, la - cut_a, front_b, lb - cut_b
+    # Binomial(cut, 1/2): how many of the trimmed tokens came off the front.
+    return rng.binomial(cut_a, 0.5), la - cut_a, rng.binomial(cut_b, 0.5), lb - cut_b
+
+
+@dataclass
+class Step:
+    """The instances of one step: per instance its document (index into the non-empty ones), A and B
+    as token ranges, the label; and per document still going, where its next instance starts."""
+
+    doc: np.ndarray
+    a0: np.ndarray
+    a1: np.ndarray
+    b0: np.ndarray
+    b1: np.ndarray
+    label: np.ndarray
+    next_first: np.ndarray
 
 
 class InstanceBuilder:
     """Build one chunk's instances for one epoch."""
 
-    def __init__(self, tokens: ChunkTokens, docs: list[list[tuple[int, int]]], config: PregenConfig,
-                 rng: random.Random) -> None:
+    def __init__(self, tokens: ChunkTokens, sentences: Sentences, config: PregenConfig,
+                 rng: np.random.Generator) -> None:
         self.tokens = tokens
-        self.docs = docs  # tokens.documents(), computed once per chunk
+        self.s = sentences
         self.config = config
         self.rng = rng
-        self.out = Ranges([], [], [], [], [])
+        self.max_tokens = config.max_num_tokens
+        self.docs = np.flatnonzero(sentences.doc_count > 0)  # documents with text: [E]
+        self._word_starts: tuple[np.ndarray, np.ndarray] | None = None
 
     def build(self) -> Ranges:
-        for index, doc in enumerate(self.docs):
-            if doc:
-                self._document(index, doc)
-        return self.out
+        s, rng, n = self.s, self.rng, len(self.docs)
+        doc = np.arange(n)
+        first = s.doc_first[self.docs]
+        stop = first + s.doc_count[self.docs]
+        target = np.where(rng.random(n) < self.config.short_seq_prob,
+                          rng.integers(2, self.max_tokens + 1, n), self.max_tokens)
+        steps: list[Step] = []
+        while len(doc):
+            # Each document's stretch: sentences from ``first`` until ``target`` tokens, or its last one.
+            last = np.minimum(np.searchsorted(s.end, s.start[first] + target), stop - 1) + 1
+            step = self._step(doc, first, last, target)
+            steps.append(step)
+            going = step.next_first < stop
+            doc, first, stop, target = doc[going], step.next_first[going], stop[going], target[going]
+        return self._finish(steps)
 
-    def _document(self, doc_index: int, doc: list[tuple[int, int]]) -> None:
-        rng, max_tokens = self.rng, self.config.max_num_tokens
-        target = max_tokens
-        if rng.random() < self.config.short_seq_prob:
-            target = _randint(rng, 2, max_tokens)
-        chunk: list[tuple[int, int]] = []
-        length = 0
-        i = 0
-        while i < len(doc):
-            chunk.append(doc[i])
-            length += doc[i][1] - doc[i][0]
-            if i == len(doc) - 1 or length >= target:
-                i -= self._emit(doc_index, chunk, target)
-                chunk, length = [], 0
-            i += 1
-
-    def _emit(self, doc_index: int, chunk: list[tuple[int, int]], target: int) -> int:
-        """Add an instance from ``chunk`` (consecutive sentences); returns how many sentences to
-        give back to the document (NSP puts the unused tail back, as BERT does)."""
-        rng, task = self.rng, self.config.pair_task
-        a_end = _randint(rng, 1, len(chunk) - 1) if len(chunk) >= 2 else 1
+    def _step(self, doc: np.ndarray, first: np.ndarray, last: np.ndarray, target: np.ndarray) -> Step:
+        s, rng, task = self.s, self.rng, self.config.pair_task
+        count = last - first
+        # A ends after a random sentence of the stretch (of its first when the stretch has one).
+        a_end = first + np.where(count >= 2, 1 + (rng.random(len(doc)) * (count - 1)).astype(np.int64), 1)
+        a0, a1 = s.start[first], s.end[a_end - 1]
         if task == "none":
-            self._add((chunk[0][0], chunk[-1][1]), (0, 0), -1)
-            return 0
-        a = (chunk[0][0], chunk[a_end - 1][1])
+            a1 = s.end[last - 1]
+            return Step(doc, a0, a1, np.zeros_like(a0), np.zeros_like(a0), np.full(len(doc), -1), last)
         if task == "nsp":
-            if len(chunk) == 1 or rng.random() < 0.5:
-                b = self._random_next(doc_index, target - (a[1] - a[0]))
-                if b is None:
-                    return 0
-                self._add(a, b, 1)
-                return len(chunk) - a_end
-            self._add(a, (chunk[a_end][0], chunk[-1][1]), 0)
-            return 0
-        if len(chunk) == 1:  # sop needs two parts: cut the sentence at a word boundary
-            split = self._word_split(*chunk[0])
-            if split is None:
-                return 0
-            a, b = (chunk[0][0], split), (split, chunk[0][1])
-        else:
-            b = (chunk[a_end][0], chunk[-1][1])
-        if rng.random() < 0.5:
-            self._add(b, a, 1)
-        else:
-            self._add(a, b, 0)
-        return 0
+            return self._nsp(doc, first, last, a_end, a0, a1, target)
+        return self._sop(doc, first, count, a_end, last, a0, a1)
 
-    def _random_next(self, doc_index: int, target_b: int) -> tuple[int, int] | None:
-        """A stretch of at least ``target_b`` tokens from a random other document of the chunk."""
-        others = len(self.docs) - 1
-        if others <= 0:
-            return None
-        for _ in range(10):  # BERT's retry loop; empty documents are skipped here
-            pick = _randint(self.rng, 0, others - 1)
-            pick += pick >= doc_index
-            doc = self.docs[pick]
-            if doc:
-                break
-        else:
-            return None
-        start = _randint(self.rng, 0, len(doc) - 1)
-        end = start
-        while end < len(doc):
-            end += 1
-            if doc[end - 1][1] - doc[start][0] >= target_b:
-                break
-        return doc[start][0], doc[end - 1][1]
+    def _nsp(self, doc: np.ndarray, first: np.ndarray, last: np.ndarray, a_end: np.ndarray, a0: np.ndarray,
+             a1: np.ndarray, target: np.ndarray) -> Step:
+        s, rng = self.s, self.rng
+        random_next = (last - first == 1) | (rng.random(len(doc)) < 0.5)
+        b0, b1 = s.start[np.minimum(a_end, len(s.start) - 1)], s.end[last - 1]  # the true continuation
+        next_first = last.copy()
+        keep = np.ones(len(doc), bool)
+        picked = np.flatnonzero(random_next)
+        if len(self.docs) >= 2:
+            b0[picked], b1[picked] = self._random_segments(doc[picked], target[picked] - (a1 - a0)[picked])
+            next_first[picked] = a_end[picked]  # the sentences after A go back to the document
+        else:  # no other document to draw from: no instance, as BERT's retry loop gives up
+            keep[picked] = False
+        return Step(doc[keep], a0[keep], a1[keep], b0[keep], b1[keep], random_next[keep].astype(np.int64),
+                    next_first)
 
-    def _word_split(self, start: int, end: int) -> int | None:
-        starts = np.flatnonzero(self.tokens.flags[start + 1 : end] == 1) + start + 1
-        if len(starts):
-            return int(starts[_randint(self.rng, 0, len(starts) - 1)])
-        return start + (end - start) // 2 if end - start >= 2 else None
+    def _random_segments(self, doc: np.ndarray, target_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each document in ``doc``, a stretch of at least ``target_b`` tokens (or to the end) of a
+        random other document, from a random sentence on."""
+        s, rng = self.s, self.rng
+        pick = rng.integers(0, len(self.docs) - 1, len(doc))
+        other = self.docs[pick + (pick >= doc)]
+        start = s.doc_first[other] + (rng.random(len(doc)) * s.doc_count[other]).astype(np.int64)
+        stop = s.doc_first[other] + s.doc_count[other]
+        end = np.clip(np.searchsorted(s.end, s.start[start] + target_b), start, stop - 1)
+        return s.start[start], s.end[end]
 
-    def _add(self, a: tuple[int, int], b: tuple[int, int], label: int) -> None:
-        fa, la, fb, lb = truncate_pair(a[1] - a[0], b[1] - b[0], self.config.max_num_tokens, self.rng)
-        if la < 1 or (self.config.pair_task != "none" and lb < 1):
-            return
-        out = self.out
-        out.a_start.append(a[0] + fa)
-        out.a_len.append(la)
-        out.b_start.append(b[0] + fb)
-        out.b_len.append(lb)
-        out.label.append(label)
+    def _sop(self, doc: np.ndarray, first: np.ndarray, count: np.ndarray, a_end: np.ndarray, last: np.ndarray,
+             a0: np.ndarray, a1: np.ndarray) -> Step:
+        s, rng = self.s, self.rng
+        b0, b1 = s.start[np.minimum(a_end, len(s.start) - 1)], s.end[last - 1]
+        keep = np.ones(len(doc), bool)
+        single = np.flatnonzero(count == 1)  # one sentence: cut it at a random word boundary
+        split = self._word_splits(s.start[first[single]], s.end[first[single]])
+        keep[single] = split >= 0
+        a1[single], b0[single] = split, split
+        swap = rng.random(len(doc)) < 0.5
+        a0, a1, b0, b1 = np.where(swap, b0, a0), np.where(swap, b1, a1), np.where(swap, a0, b0), np.where(swap, a1, b1)
+        return Step(doc[keep], a0[keep], a1[keep], b0[keep], b1[keep], swap[keep].astype(np.int64), last)
+
+    def _word_splits(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """A random word start strictly inside each range; the middle where there is none; -1 for a
+        range of one token."""
+        if self._word_starts is None:
+            is_start = self.tokens.flags == 1
+            self._word_starts = np.flatnonzero(is_start), np.concatenate([[0], np.cumsum(is_start)])
+        positions, before = self._word_starts  # before[t]: how many words start at positions < t
+        inside = before[end] - before[start + 1]
+        pick = before[start + 1] + (self.rng.random(len(start)) * inside).astype(np.int64)
+        middle = np.where(end - start >= 2, start + (end - start) // 2, -1)
+        if not len(positions):
+            return middle
+        return np.where(inside > 0, positions[np.minimum(pick, len(positions) - 1)], middle)
+
+    def _finish(self, steps: list[Step]) -> Ranges:
+        """Truncate every pair to the budget, drop empty ones, order the instances document by document."""
+        if not steps:
+            return Ranges(*(np.zeros(0, np.int64) for _ in range(5)))
+        doc, a0, a1, b0, b1, label = (np.concatenate([getattr(st, f) for st in steps])
+                                      for f in ("doc", "a0", "a1", "b0", "b1", "label"))
+        order = np.argsort(doc, kind="stable")  # steps are in order, so this is document-major
+        a0, a1, b0, b1, label = a0[order], a1[order], b0[order], b1[order], label[order]
+        front_a, la, front_b, lb = truncate_pairs(a1 - a0, b1 - b0, self.max_tokens, self.rng)
+        keep = (la >= 1) & ((lb >= 1) | (self.config.pair_task == "none"))
+        return Ranges(a0[keep] + front_a[keep], la[keep], b0[keep] + front_b[keep], lb[keep], label[keep])
 
 
 def gather_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:

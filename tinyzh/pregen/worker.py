@@ -7,7 +7,6 @@ of workers writes the same bytes.
 from __future__ import annotations
 
 import json
-import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import numpy as np
 from tinyzh.io import write_atomic
 from tinyzh.pregen.config import PregenConfig
 from tinyzh.pregen.corpus import Chunk
-from tinyzh.pregen.instances import ChunkTokens, InstanceBuilder, assemble
+from tinyzh.pregen.instances import ChunkTokens, InstanceBuilder, Sentences, assemble
 from tinyzh.pregen.masking import MaskSpec, mask_rows
 from tinyzh.pregen.shards import write_shard
 
@@ -36,10 +35,10 @@ class ChunkResult:
         return sum(s["num_instances"] for s in self.shards)
 
 
-def rngs(seed: int, epoch: int, chunk: int) -> tuple[random.Random, np.random.Generator]:
-    """A Python RNG (scalar decisions) and a numpy one (vector draws) for one chunk and epoch."""
-    state = np.random.SeedSequence([seed, epoch, chunk]).generate_state(4)
-    return random.Random(int(state[0]) << 32 | int(state[1])), np.random.default_rng(state[2:])
+def rngs(seed: int, epoch: int, chunk: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """Generators for building and for masking one chunk's instances in one epoch."""
+    build, mask = np.random.SeedSequence([seed, epoch, chunk]).spawn(2)
+    return np.random.default_rng(build), np.random.default_rng(mask)
 
 
 def tokenize_chunk(tokenizer: Any, documents: list[list[str]]) -> ChunkTokens:
@@ -94,19 +93,19 @@ class ChunkWorker:
     def run(self, chunk: Chunk) -> ChunkResult:
         cfg = self.config
         tokens = tokenize_chunk(self.tokenizer, chunk.documents)
-        docs = tokens.documents()
-        stats = {"empty_after_tokenizing": sum(1 for d in docs if not d), "tokens": int(len(tokens.ids)),
+        sentences = Sentences.of(tokens)
+        stats = {"empty_after_tokenizing": sentences.empty_documents, "tokens": int(len(tokens.ids)),
                  "unknown_tokens": int((tokens.ids == self.tokenizer.unk_token_id).sum()),
                  "instances_without_words": 0}
         shards = []
         for epoch in range(cfg.epochs):
-            rng, np_rng = rngs(cfg.seed, epoch, chunk.index)
-            ranges = InstanceBuilder(tokens, docs, cfg, rng).build()
+            build_rng, mask_rng = rngs(cfg.seed, epoch, chunk.index)
+            ranges = InstanceBuilder(tokens, sentences, cfg, build_rng).build()
             rows = assemble(tokens, ranges, self.tokenizer.cls_token_id, self.tokenizer.sep_token_id,
                             pair=cfg.pair_task != "none")
             stats["instances_without_words"] += rows_without_words(rows)
             if cfg.masking == "static":
-                apply_masks(rows, self.spec, np_rng)
+                apply_masks(rows, self.spec, mask_rng)
             else:
                 no_masks(rows)
             name = shard_name(epoch, chunk.index)

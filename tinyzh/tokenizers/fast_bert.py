@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections.abc import Callable, Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -200,7 +201,7 @@ class FlatEncoder:
         unit_end = np.concatenate([single_pos + 1, run_end])
         unit_count = np.concatenate([np.ones(len(single_pos), np.int64), run_counts])
         source = np.concatenate([self.single_ids[cps[single_pos]],
-                                 np.fromiter((i for ids in run_ids for i in ids), np.int32, int(run_counts.sum()))])
+                                 np.fromiter(chain.from_iterable(run_ids), np.int32, int(run_counts.sum()))])
         source_start = np.concatenate([np.arange(len(single_pos)), len(single_pos) + np.cumsum(run_counts) - run_counts])
         order = np.argsort(unit_pos, kind="stable")
         count = unit_count[order]
@@ -212,9 +213,10 @@ class FlatEncoder:
         t_start = unit_pos[order][unit]
         t_end = unit_end[order][unit]
         flags = self._word_flags(text, cps, unit, t_start, t_end)
-        line_starts = np.cumsum([0] + [len(line) + 1 for line in lines[:-1]])
-        line_of_token = np.searchsorted(line_starts, t_start, side="right") - 1
-        offsets = np.concatenate([[0], np.cumsum(np.bincount(line_of_token, minlength=len(lines)))])
+        # The only newlines in ``text`` join the lines (``_complex_lines`` sent the others away), and
+        # tokens are in text order: a line's first token is the first one at or after its start.
+        line_starts = np.concatenate([[0], np.flatnonzero(cps == 10) + 1])
+        offsets = np.concatenate([np.searchsorted(t_start, line_starts), [total]])
         return ids, flags, offsets.astype(np.int64)
 
     def _word_flags(self, text: str, cps: np.ndarray, unit: np.ndarray, t_start: np.ndarray, t_end: np.ndarray) -> np.ndarray:

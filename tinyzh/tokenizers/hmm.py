@@ -30,8 +30,9 @@ class BatchViterbi:
                 if ord(char) < 0x10000:
                     self.emit[k, ord(char)] = logp
 
-    def paths(self, obs: np.ndarray) -> np.ndarray:
-        """Best state sequence [R, L] of each row of code points ``obs`` [R, L]."""
+    def paths(self, obs: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+        """Best state sequence [R, L] of each row of code points ``obs`` [R, L]; with ``lengths`` [R],
+        row r is only its first ``lengths[r]`` characters (the rest of its path is meaningless)."""
         rows, length = obs.shape
         emit = self.emit[:, obs]  # [4, R, L]
         v = self.start[:, None] + emit[:, :, 0]  # [4, R]
@@ -44,26 +45,40 @@ class BatchViterbi:
                 take_b = (pb > pa) | ((pb == pa) & (b > a))
                 new[y] = np.where(take_b, pb, pa)
                 back[t, y] = np.where(take_b, b, a)
-            v = new
+            v = new if lengths is None else np.where(t < lengths, new, v)  # a row that has ended keeps its scores
         state = np.where(v[S] >= v[E], S, E)  # max((V[E], 'E'), (V[S], 'S'))
         path = np.empty((rows, length), dtype=np.int8)
-        path[:, length - 1] = state
         cols = np.arange(rows)
+        if lengths is None:
+            path[:, length - 1] = state
+            for t in range(length - 1, 0, -1):
+                state = back[t, state, cols]
+                path[:, t - 1] = state
+            return path
+        path[cols, lengths - 1] = state
         for t in range(length - 1, 0, -1):
-            state = back[t, state, cols]
-            path[:, t - 1] = state
+            live = t < lengths  # back-tracking from each row's own last character
+            state = np.where(live, back[t, state, cols], state)
+            path[live, t - 1] = state[live]
         return path
 
     def word_ends(self, cps: np.ndarray, starts: np.ndarray, lengths: np.ndarray, ends: np.ndarray) -> np.ndarray:
         """Cut the runs ``cps[starts[k] : starts[k] + lengths[k]]``, writing True into ``ends`` [C]
         after the last character of every word. Returns the indices k of runs whose path is
         degenerate (starts inside a word, which jieba's ``__cut`` turns into odd output): the caller
-        cuts those with jieba itself."""
+        cuts those with jieba itself. Runs are decoded together by length: each length up to 4 on
+        its own, longer ones in bands (5-8, 9-16, ...), padded, so that a chunk takes a few dozen
+        steps of numpy rather than one pass per distinct length."""
         odd = []
-        for length in np.unique(lengths).tolist():
-            members = np.flatnonzero(lengths == length)
-            index = starts[members][:, None] + np.arange(length)  # [R, L] character positions
-            path = self.paths(cps[index])
-            ends[index] = (path == E) | (path == S)
+        band = np.where(lengths <= 4, lengths, 4 + np.ceil(np.log2(np.maximum(lengths, 1))).astype(np.int64))
+        for key in np.unique(band).tolist():
+            members = np.flatnonzero(band == key)
+            lens = lengths[members]
+            longest = int(lens.max())
+            offsets = np.arange(longest)
+            index = starts[members][:, None] + np.minimum(offsets, lens[:, None] - 1)  # [R, L], padding repeats
+            path = self.paths(cps[index], None if key <= 4 else lens)
+            inside = offsets < lens[:, None]
+            ends[index[inside]] = ((path == E) | (path == S))[inside]
             odd.extend(members[(path[:, 0] == E) | (path[:, 0] == M)].tolist())
-        return np.asarray(odd, dtype=np.int64)
+        return np.asarray(sorted(odd), dtype=np.int64)

@@ -34,6 +34,7 @@ FALLBACK_SEGMENTER = "jieba"
 _RE_HAN_BLOCK = re.compile("([\u4E00-\u9FD5]+)")  # jieba.finalseg.re_han
 _RE_SKIP = re.compile(r"([a-zA-Z0-9]+(?:\.\d+)?%?)")  # jieba.finalseg.re_skip
 _HAN_EXTRA = "+#&._%-"  # besides CJK and ASCII letters/digits, jieba's re_han_default block chars
+MIXED_CACHE_SIZE = 200_000  # distinct mixed runs remembered per process
 
 
 class JiebaSegmenter:
@@ -81,6 +82,7 @@ class RjiebaSegmenter:
         self._has_word = rjieba.has_word
         self._han = _han_table()
         self._viterbi = BatchViterbi()
+        self._mixed_cache: dict[str, tuple[tuple[int, ...], tuple[tuple[int, int], ...]]] = {}
 
     def cut(self, text: str) -> list[str]:
         out, pos = [], 0
@@ -116,49 +118,72 @@ class RjiebaSegmenter:
         # step (``re_skip``) would hand back whole.
         keep = (c1 - c0 >= 2) & (w1 - w0 >= 2)
         c0, c1 = c0[keep], c1[keep]
+        if not len(c0):
+            return
         non_han = np.concatenate([[0], np.cumsum((cps < 0x4E00) | (cps > 0x9FD5))])
         pure = non_han[c1] - non_han[c0] == 0  # only Han characters: the batched HMM can take it
-        hmm_starts, hmm_ends, odd_runs = [], [], []
-        for a, b, is_pure in zip(c0.tolist(), c1.tolist(), pure.tolist(), strict=True):
-            if self._has_word(text[a:b]):
-                ends[a:b] = True  # a dictionary word made of single pieces stays single characters
-            elif is_pure:
-                hmm_starts.append(a)
-                hmm_ends.append(b)
-            else:
-                self._mixed_run(text, a, b, ends, hmm_starts, hmm_ends)
-        if hmm_starts:
-            run_starts = np.asarray(hmm_starts, dtype=np.int64)
-            run_lengths = np.asarray(hmm_ends, dtype=np.int64) - run_starts
-            odd = self._viterbi.word_ends(cps, run_starts, run_lengths, ends)
-            odd_runs = [(int(run_starts[k]), int(run_starts[k] + run_lengths[k])) for k in odd.tolist()]
-        for a, b in odd_runs:  # degenerate HMM paths: let jieba itself reproduce its odd output
+        runs = list(map(text.__getitem__, map(slice, c0.tolist(), c1.tolist())))
+        in_dict = np.fromiter(map(self._has_word, runs), bool, len(runs))
+        # A dictionary word made of single pieces stays single characters (an ASCII piece too).
+        ends[ranges(c0[in_dict], c1[in_dict])] = True
+        hmm = pure & ~in_dict
+        hmm_starts, hmm_ends = [c0[hmm]], [c1[hmm]]
+        mixed = np.flatnonzero(~pure & ~in_dict).tolist()
+        if mixed:
+            self._mixed_runs([runs[k] for k in mixed], c0[mixed], c1[mixed], ends, hmm_starts, hmm_ends)
+        run_starts = np.concatenate(hmm_starts)
+        if not len(run_starts):
+            return
+        run_lengths = np.concatenate(hmm_ends) - run_starts
+        odd = self._viterbi.word_ends(cps, run_starts, run_lengths, ends)
+        for k in odd.tolist():  # degenerate HMM paths: let jieba itself reproduce its odd output
+            a, b = int(run_starts[k]), int(run_starts[k] + run_lengths[k])
             ends[a:b] = False
             stops = np.cumsum(np.fromiter(map(len, self._hmm(text[a:b])), np.int64))
             ends[a + stops - 1] = True
 
-    @staticmethod
-    def _mixed_run(text: str, a: int, b: int, ends: np.ndarray, hmm_starts: list[int], hmm_ends: list[int]) -> None:
-        """``jieba.finalseg.cut`` on a run mixing Han and other characters: Han blocks go to the
-        HMM, the rest is split by ``re_skip`` (``[a-zA-Z0-9]+(?:\\.\\d+)?%?`` pieces and what lies between)."""
-        ends[a:b] = False
-        pos = a
-        for block in _RE_HAN_BLOCK.split(text[a:b]):
+    def _mixed_runs(self, runs: list[str], c0: np.ndarray, c1: np.ndarray, ends: np.ndarray,
+                    hmm_starts: list[np.ndarray], hmm_ends: list[np.ndarray]) -> None:
+        """``jieba.finalseg.cut`` on runs mixing Han and other characters (``3个``, ``A股``): Han blocks
+        go to the HMM, the rest is split by ``re_skip``. A run's cut depends on its text alone and
+        such runs recur, so each distinct text is worked out once (``_mixed_cut``)."""
+        cuts = [self._mixed_cache.get(run) or self._mixed_cut(run) for run in runs]
+        ends[ranges(c0, c1)] = False
+        ends[np.fromiter((a + r for a, cut in zip(c0.tolist(), cuts, strict=True) for r in cut[0]), np.int64)] = True
+        hmm = [(a + h0, a + h1) for a, cut in zip(c0.tolist(), cuts, strict=True) for h0, h1 in cut[1]]
+        if hmm:
+            hmm_starts.append(np.array([h[0] for h in hmm], np.int64))
+            hmm_ends.append(np.array([h[1] for h in hmm], np.int64))
+
+    def _mixed_cut(self, run: str) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]]:
+        """Word ends outside Han blocks (offsets into ``run``) and the Han blocks for the HMM."""
+        word_ends, han = [], []
+        pos = 0
+        for block in _RE_HAN_BLOCK.split(run):
             if not block:
                 continue
             if _RE_HAN_BLOCK.fullmatch(block):
                 if len(block) == 1:
-                    ends[pos] = True
+                    word_ends.append(pos)
                 else:
-                    hmm_starts.append(pos)
-                    hmm_ends.append(pos + len(block))
+                    han.append((pos, pos + len(block)))
             else:
                 piece_end = pos
                 for piece in _RE_SKIP.split(block):
                     if piece:
                         piece_end += len(piece)
-                        ends[piece_end - 1] = True
+                        word_ends.append(piece_end - 1)
             pos += len(block)
+        cut = (tuple(word_ends), tuple(han))
+        if len(self._mixed_cache) < MIXED_CACHE_SIZE:
+            self._mixed_cache[run] = cut
+        return cut
+
+
+def ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """The positions of the ranges ``[starts[k], stops[k])`` concatenated: [sum of lengths]."""
+    lengths = stops - starts
+    return np.arange(int(lengths.sum())) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
 
 
 @cache
