@@ -106,7 +106,9 @@ def test_documents_are_the_same_read_by_block_or_line_by_line(tmp_path_factory, 
             CorpusReader._clean_block = lambda self, doc, texts, first, path, control: self._lines_into(
                 doc, texts, first, path)
         try:
-            docs, stats = list(reader.documents()), reader.stats.to_dict()
+            sized = list(reader.sized_documents())
+            assert all(chars == sum(map(len, doc)) for doc, chars in sized)  # what chunking counts
+            docs, stats = [doc for doc, _ in sized], reader.stats.to_dict()
             # A block decoded whole notes its bad bytes before the lines before them: order aside.
             return docs, {**stats, "examples": sorted(stats["examples"])}
         finally:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinyzh.pregen.masking import MaskSpec, budgets, mask_rows, word_ids_from_flags
+from tinyzh.pregen import masking
+from tinyzh.pregen.masking import MaskSpec, budgets, mask_rows, shuffled_within_rows, word_ids_from_flags
 
 SPEC = MaskSpec(mask_token_id=4, vocab_size=500, random_low=5, masked_lm_prob=0.15, max_predictions_per_seq=20)
 
@@ -100,3 +102,22 @@ def test_front_truncated_segment_does_not_split_the_word_in_other_rows() -> None
     assert rows["input_ids"].tolist() == [2, 11, 12, 13, 3, 2, 10, 11, 12, 13, 3]
     # Row 0's partial word starts a word there; row 1 keeps 10 11 as one word.
     assert rows["word_flags"].tolist() == [2, 1, 1, 0, 2, 2, 1, 0, 1, 0, 2]
+
+
+@pytest.mark.parametrize("min_bits", [masking.MIN_RANDOM_BITS, 65])  # 65: the float-key fallback
+def test_words_are_shuffled_uniformly_within_rows(monkeypatch: pytest.MonkeyPatch, min_bits: int) -> None:
+    monkeypatch.setattr(masking, "MIN_RANDOM_BITS", min_bits)
+    row_of_word = np.array([0, 0, 0, 3, 3, 7])  # rows 1, 2, 4-6 have no words
+    rng = np.random.default_rng(0)
+    orders: dict[tuple[int, ...], int] = {}
+    second_first = 0
+    for _ in range(3000):
+        order = shuffled_within_rows(row_of_word, rng)
+        assert sorted(order.tolist()) == list(range(6))  # a permutation ...
+        assert (np.diff(row_of_word[order]) >= 0).all()  # ... that keeps rows together, in row order
+        orders[tuple(order[:3].tolist())] = orders.get(tuple(order[:3].tolist()), 0) + 1
+        second_first += order[3] == 4
+    assert len(orders) == 6  # every order of row 0's three words, each about 1/6 of the time
+    assert all(abs(count / 3000 - 1 / 6) < 0.03 for count in orders.values())
+    assert abs(second_first / 3000 - 1 / 2) < 0.04  # row 3's two words, either first half the time
+    assert len(shuffled_within_rows(np.zeros(0, np.int64), rng)) == 0

@@ -105,6 +105,20 @@ def test_other_settings_in_the_same_directory_are_refused(done: tuple[PregenConf
         run_pregen(config(corpus, cfg.output, vocab_dir, epochs=3))
 
 
+def test_a_run_of_an_older_sampling_is_not_resumed(corpus: Path, vocab_dir: Path, tmp_path: Path) -> None:
+    """An interrupted run of a tinyzh whose seeds gave other instances or masks (its run.json has an
+    older ``sampling_version``, or none) is refused rather than completed into a mix of the two."""
+    cfg = config(corpus, tmp_path, vocab_dir, epochs=1)
+    run_pregen(cfg)
+    run_file = tmp_path / "run.json"
+    older = json.loads(run_file.read_text(encoding="utf-8"))
+    del older["sampling_version"]
+    run_file.write_text(json.dumps(older), encoding="utf-8")
+    with pytest.raises(ConfigError, match="other settings"):
+        run_pregen(cfg)
+    assert run_pregen(config(corpus, tmp_path, vocab_dir, epochs=1, overwrite=True))["num_instances"] > 0
+
+
 def test_overwrite_replaces_another_run(corpus: Path, vocab_dir: Path, tmp_path: Path) -> None:
     run_pregen(config(corpus, tmp_path, vocab_dir, epochs=2))
     manifest = run_pregen(config(corpus, tmp_path, vocab_dir, epochs=1, overwrite=True))

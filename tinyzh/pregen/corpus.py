@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import numpy as np
+
 from tinyzh.errors import InputError
 
 # Cc (except tab/newline, handled as whitespace) and the Cf characters that show up in scraped text.
@@ -185,10 +187,16 @@ class CorpusReader:
         return sum(p.stat().st_size for p in self.paths if p.is_file())
 
     def documents(self) -> Iterator[list[str]]:
+        for lines, _chars in self.sized_documents():
+            yield lines
+
+    def sized_documents(self) -> Iterator[tuple[list[str], int]]:
+        """(document, its characters) in corpus order. ``stats`` may run ahead of what was yielded:
+        the whole documents of a block are counted before they are handed on."""
         for path in self.paths:
             yield from self._file_documents(path)
 
-    def _file_documents(self, path: Path) -> Iterator[list[str]]:
+    def _file_documents(self, path: Path) -> Iterator[tuple[list[str], int]]:
         self.stats.files += 1
         doc = _Pending()
         for first, texts in self._blocks(path):
@@ -197,34 +205,77 @@ class CorpusReader:
                 doc.clean = False
             else:
                 yield from self._clean_block(doc, texts, first, path, self._control_lines)
-        if (doc.lines or doc.raw_lines) and self._finish(doc.lines):
-            yield doc.lines
+        yield from self._finished(doc)
 
     def _clean_block(self, doc: _Pending, texts: list[str], first: int, path: Path,
-                     control: list[int]) -> Iterator[list[str]]:
-        """A block without bad bytes, a document (a stretch between blank lines) at a time rather than
-        a line at a time; a document to repair (long lines, ``control`` lines) goes line by line."""
-        stripped = [text.strip() for text in texts]
-        start = 0
-        for blank in [k for k, text in enumerate(stripped) if not text] + [len(stripped)]:
-            lines = stripped[start:blank]
-            if lines:
-                chars = sum(map(len, lines))
-                if (doc.chars + chars >= self.max_document_chars or max(map(len, lines)) > self.max_line_chars
-                        or bisect_left(control, blank) > bisect_left(control, start)):
-                    yield from self._lines_into(doc, lines, first + start, path)  # to split: line by line
-                    doc.clean = False
-                else:
-                    doc.lines.extend(lines)
-                    doc.raw_lines += len(lines)
-                    doc.chars += chars
-            if blank < len(stripped):
-                if (doc.lines or doc.raw_lines) and self._finish(doc.lines, doc.chars if doc.clean else None):
-                    yield doc.lines
-                doc.reset()
-            start = blank + 1
+                     control: list[int]) -> Iterator[tuple[list[str], int]]:
+        """A block without bad bytes, by stretches between blank lines rather than line by line.
 
-    def _lines_into(self, doc: _Pending, texts: list[str | None], first: int, path: Path) -> Iterator[list[str]]:
+        A stretch between two blank lines that needs no repair is a whole document: those are found
+        and counted in numpy and handed on as slices. The first stretch (it continues the document
+        of the block before), the last (the next block continues it) and stretches to repair (long
+        lines, ``control`` lines, over-long documents) go through ``_stretch``."""
+        stripped = [text.strip() for text in texts]
+        n = len(stripped)
+        lengths = np.fromiter(map(len, stripped), np.int64, n)  # [n]
+        blanks = np.flatnonzero(lengths == 0)
+        starts = np.concatenate([[0], blanks + 1])  # [K] stretch k: lines [starts[k], stops[k])
+        stops = np.append(blanks, n)
+        total = np.concatenate([[0], np.cumsum(lengths)])
+        chars = total[stops] - total[starts]
+        full = stops > starts
+        longest = np.zeros(len(starts), np.int64)
+        if full.any():  # blank lines between stretches are 0 long: they do not change a maximum
+            longest[full] = np.maximum.reduceat(lengths, starts[full])
+        marked = np.asarray(control, np.int64)
+        whole = full & (chars < self.max_document_chars) & (longest <= self.max_line_chars) \
+            & (np.searchsorted(marked, stops) == np.searchsorted(marked, starts))
+        last = len(starts) - 1
+        whole[[0, last]] = False
+        care = full & ~whole  # stretches to take one by one
+        care[[0, last]] = True
+        s, e, c = starts.tolist(), stops.tolist(), chars.tolist()
+        ready = np.flatnonzero(whole)
+        self.stats.documents += len(ready)
+        self.stats.characters += int(chars[ready].sum())
+        self.stats.one_sentence_documents += int((stops[ready] - starts[ready] == 1).sum())
+        done = 0  # whole documents handed on
+        ready_list = ready.tolist()
+        for k in np.flatnonzero(care).tolist():
+            upto = bisect_left(ready_list, k)
+            for j in ready_list[done:upto]:
+                yield stripped[s[j] : e[j]], c[j]
+            done = upto
+            yield from self._stretch(doc, stripped[s[k] : e[k]], c[k], s[k], first, path, control)
+            if k < last:  # a blank line follows: the document ends
+                yield from self._finished(doc)
+
+    def _stretch(self, doc: _Pending, lines: list[str], chars: int, start: int, first: int, path: Path,
+                 control: list[int]) -> Iterator[tuple[list[str], int]]:
+        """Add stripped non-blank ``lines``, from line ``start`` of a block whose first line is number
+        ``first``, to ``doc``."""
+        if not lines:
+            return
+        if (doc.chars + chars >= self.max_document_chars or max(map(len, lines)) > self.max_line_chars
+                or bisect_left(control, start + len(lines)) > bisect_left(control, start)):
+            yield from self._lines_into(doc, lines, first + start, path)  # to split or clean: line by line
+            doc.clean = False
+        else:
+            doc.lines.extend(lines)
+            doc.raw_lines += len(lines)
+            doc.chars += chars
+
+    def _finished(self, doc: _Pending, counted: bool = True) -> Iterator[tuple[list[str], int]]:
+        """``doc`` if anything of it is left, counted; then start a new one. ``counted``: ``doc.chars``
+        may be trusted when the document is clean (not so while lines are being repaired)."""
+        if doc.lines or doc.raw_lines:
+            chars = self._finish(doc.lines, doc.chars if doc.clean and counted else None)
+            if chars is not None:
+                yield doc.lines, chars
+        doc.reset()
+
+    def _lines_into(self, doc: _Pending, texts: list[str | None], first: int,
+                    path: Path) -> Iterator[tuple[list[str], int]]:
         """Add lines ``first``, ``first + 1`` ... to ``doc``, yielding each document they finish."""
         stats, limit = self.stats, self.max_line_chars
         clean = not self._check_control  # the block has no control characters at all
@@ -233,9 +284,7 @@ class CorpusReader:
                 continue
             text = text.strip()
             if not text:
-                if (doc.lines or doc.raw_lines) and self._finish(doc.lines):
-                    yield doc.lines
-                doc.reset()
+                yield from self._finished(doc, counted=False)
                 continue
             doc.raw_lines += 1
             if len(text) > limit or not (clean or _CONTROL.search(text) is None):
@@ -245,8 +294,9 @@ class CorpusReader:
             doc.chars += len(text)
             if doc.chars >= self.max_document_chars:  # a whole book without blank lines
                 stats.long_documents_split += 1
-                if self._finish(doc.lines):
-                    yield doc.lines
+                chars = self._finish(doc.lines)
+                if chars is not None:
+                    yield doc.lines, chars
                 doc.reset()
 
     def _blocks(self, path: Path) -> Iterator[tuple[int, list[str | None]]]:
@@ -329,16 +379,18 @@ class CorpusReader:
             return split_long_line(text, self.max_line_chars)
         return [text]
 
-    def _finish(self, doc: list[str], chars: int | None = None) -> bool:
-        """Count a finished document (of ``chars`` characters when known); False when nothing of it is left."""
+    def _finish(self, doc: list[str], chars: int | None = None) -> int | None:
+        """Count a finished document (of ``chars`` characters when known): its characters, or None
+        when nothing of it is left."""
         if not doc:
             self.stats.empty_documents += 1
-            return False
+            return None
         self.stats.documents += 1
-        self.stats.characters += sum(map(len, doc)) if chars is None else chars
+        chars = sum(map(len, doc)) if chars is None else chars
+        self.stats.characters += chars
         if len(doc) == 1:
             self.stats.one_sentence_documents += 1
-        return True
+        return chars
 
 
 def chunked(reader: CorpusReader, max_docs: int, max_chars: int) -> Iterator[Chunk]:
@@ -348,11 +400,9 @@ def chunked(reader: CorpusReader, max_docs: int, max_chars: int) -> Iterator[Chu
     docs: list[list[str]] = []
     chars = 0
     index = 0
-    counted = reader.stats.characters
-    for doc in reader.documents():
+    for doc, doc_chars in reader.sized_documents():
         docs.append(doc)
-        chars += reader.stats.characters - counted  # the reader has just counted this document
-        counted = reader.stats.characters
+        chars += doc_chars
         if len(docs) >= max_docs or (chars >= max_chars and len(docs) >= 2):
             if pending is not None:
                 yield pending

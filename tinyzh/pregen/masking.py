@@ -60,6 +60,35 @@ def budgets(lengths: np.ndarray, spec: MaskSpec) -> np.ndarray:
     return np.minimum(spec.max_predictions_per_seq, wanted)
 
 
+MIN_RANDOM_BITS = 32  # below this, ties of the random key (broken by position) would show: argsort floats
+
+
+def shuffled_within_rows(row_of_word: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Word indices by row, in random order within each row: [n_words]; ``row_of_word`` sorted.
+
+    One 64-bit key per word, (row, random bits, place in its row), sorted by value: a plain sort is
+    ~3x faster than an argsort (SIMD sort). With ~2^11 rows of ~2^7 words in a chunk ~46 bits are
+    random, so a tie (then the earlier word first) is rarer than in a float key."""
+    n = len(row_of_word)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.diff(row_of_word, prepend=row_of_word[0] - 1))  # [G] each row's first word
+    count = np.diff(np.append(starts, n))
+    group = np.repeat(np.arange(len(starts)), count)  # [n] 0, 1, ... for the rows present
+    place = np.arange(n) - starts[group]
+    group_bits = max(1, (len(starts) - 1).bit_length())
+    place_bits = max(1, int(count.max() - 1).bit_length())
+    random_bits = 64 - group_bits - place_bits
+    if random_bits < MIN_RANDOM_BITS:
+        return np.argsort(row_of_word + rng.random(n))
+    key = group.astype(np.uint64) << np.uint64(64 - group_bits)
+    key |= rng.integers(0, 1 << random_bits, n, dtype=np.uint64) << np.uint64(place_bits)
+    key |= place.astype(np.uint64)
+    key.sort()
+    group_sorted = (key >> np.uint64(64 - group_bits)).astype(np.int64)
+    return starts[group_sorted] + (key & np.uint64((1 << place_bits) - 1)).astype(np.int64)
+
+
 def choose_words(row_of_word: np.ndarray, sizes: np.ndarray, budget: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Greedy whole-word choice for all rows at once; bool [n_words].
 
@@ -71,19 +100,17 @@ def choose_words(row_of_word: np.ndarray, sizes: np.ndarray, budget: np.ndarray,
     chosen = np.zeros(n_words, dtype=bool)
     if n_words == 0:
         return chosen
-    order = np.argsort(row_of_word + rng.random(n_words))  # by row, then a random key: [n_words]
-    rows = row_of_word[order]
+    order = shuffled_within_rows(row_of_word, rng)  # [n_words]: by row, random within
     n_rows = len(budget)
-    count = np.bincount(rows, minlength=n_rows)  # words per row
-    rank = np.arange(n_words) - (np.cumsum(count) - count)[rows]
-    ranked = np.full((n_rows, int(count.max())), -1, dtype=np.int64)  # [N, max words]: word ids by rank
-    ranked[rows, rank] = order
+    count = np.bincount(row_of_word, minlength=n_rows)  # words per row
+    first = np.cumsum(count) - count  # where each row's words start in ``order``
     total = np.zeros(n_rows, dtype=np.int64)
-    for k in range(ranked.shape[1]):
-        active = np.flatnonzero((total < budget) & (count > k))  # rows not full with a k-th word
+    active = np.flatnonzero(count > 0)  # rows that may still take a word
+    for k in range(int(count.max())):
+        active = active[(total[active] < budget[active]) & (count[active] > k)]  # not full, with a k-th word
         if not len(active):
             break
-        words = ranked[active, k]
+        words = order[first[active] + k]  # each active row's k-th word
         take = total[active] + sizes[words] <= budget[active]
         chosen[words[take]] = True
         total[active[take]] += sizes[words[take]]
@@ -93,17 +120,18 @@ def choose_words(row_of_word: np.ndarray, sizes: np.ndarray, budget: np.ndarray,
 def mask_rows(ids: np.ndarray, flags: np.ndarray, lengths: np.ndarray, spec: MaskSpec,
               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Whole-word mask N rows stored flat. ``ids``, ``flags`` [T] (flags: 1 word start, 0 continuation,
-    2 special), ``lengths`` [N]. Returns masked ids [T], masked count per row [N], positions within
+    2 special; a row starts with a special and a word with a 1, as ``assemble`` makes them: a 0
+    right after a special belongs to no word), ``lengths`` [N]. Returns masked ids [T], masked count per row [N], positions within
     their row [M] (ascending per row) and labels = original ids [M]."""
     row_start = np.cumsum(lengths) - lengths
     row_of_token = np.repeat(np.arange(len(lengths)), lengths)  # [T]
-    starts = flags == 1
-    word_of_token = np.cumsum(starts) - 1  # global word index; specials borrow a neighbour's (masked out below)
-    word_starts = np.flatnonzero(starts)
-    sizes = np.bincount(word_of_token[flags != 2], minlength=len(word_starts))
+    # A word runs from its start to the next start or special token (rows begin with one).
+    edges = np.flatnonzero(flags != 0)  # word starts and specials, ascending
+    is_start = flags[edges] == 1
+    word_starts = edges[is_start]  # [W]
+    sizes = np.diff(edges, append=len(flags))[is_start]  # [W] tokens per word
     chosen = choose_words(row_of_token[word_starts], sizes, budgets(lengths, spec), rng)
-    masked_tokens = np.flatnonzero(chosen[np.maximum(word_of_token, 0)] & (flags != 2)) if len(word_starts) else \
-        np.zeros(0, np.int64)
+    masked_tokens = spans(word_starts[chosen], sizes[chosen])  # ascending
     labels = ids[masked_tokens]
     draw = rng.random(len(masked_tokens))  # [M]: < 0.8 [MASK], < 0.9 random token, else unchanged
     random_ids = rng.integers(spec.random_low, spec.random_high or spec.vocab_size, len(masked_tokens))
@@ -112,6 +140,12 @@ def mask_rows(ids: np.ndarray, flags: np.ndarray, lengths: np.ndarray, spec: Mas
     rows = row_of_token[masked_tokens]
     counts = np.bincount(rows, minlength=len(lengths))
     return out, counts, masked_tokens - row_start[rows], labels
+
+
+def spans(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """The positions ``[starts[k], starts[k] + sizes[k])`` concatenated, [sum(sizes)]."""
+    ends = np.cumsum(sizes)
+    return np.arange(int(ends[-1]) if len(ends) else 0) + np.repeat(starts - (ends - sizes), sizes)
 
 
 def mask_instance(input_ids: np.ndarray, flags: np.ndarray, spec: MaskSpec,

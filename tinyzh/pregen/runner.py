@@ -33,6 +33,9 @@ from tinyzh.pregen.worker import ChunkResult, ChunkWorker, load_result
 from tinyzh.report import Reporter
 
 FORMAT_VERSION = 1
+# Bumped whenever the same seed gives other instances or masks, so that an interrupted run of an older
+# tinyzh is not resumed into a mix of the two (run.json then differs: --overwrite, or a new directory).
+SAMPLING_VERSION = 2  # 2: instances built for a whole chunk at once, masks from packed sort keys
 PROGRESS = "pregen (MB of corpus)"
 MAX_UNKNOWN_SHARE = 0.05  # more unknown tokens than this: the vocabulary does not fit the corpus
 UNKNOWN_CHECK_AFTER = 20_000  # tokens seen before the share is trusted mid-run
@@ -77,7 +80,7 @@ def prepare_output(config: PregenConfig, info: dict[str, Any]) -> None:
     """Create the output directory, or check that it holds (part of) the very same run."""
     out = config.output
     identity = {"config": config.identity(), "vocab_fingerprint": info["vocab_fingerprint"],
-                "format_version": FORMAT_VERSION}
+                "format_version": FORMAT_VERSION, "sampling_version": SAMPLING_VERSION}
     run_file = out / RUN_FILE
     if config.overwrite and out.exists():
         for path in out.glob("shard-*.bin*"):
@@ -234,6 +237,7 @@ def build_manifest(config: PregenConfig, info: dict[str, Any], shards: list[dict
     bad_input["examples"] = examples
     return {
         "format_version": FORMAT_VERSION,
+        "sampling_version": SAMPLING_VERSION,
         "num_instances": sum(s["num_instances"] for s in shards),
         "num_tokens": sum(s["num_tokens"] for s in shards),
         "epochs": config.epochs,

@@ -6,8 +6,9 @@ HMM disagrees with jieba's on near-ties of the Viterbi score (``常在雨中跑`
 our corpora. So ``RjiebaSegmenter`` takes only the dictionary route from rjieba (``HMM=False``,
 identical to jieba's), finds the runs of single characters that jieba would hand to its HMM
 (``jieba.Tokenizer.__cut_DAG``: two or more single-character pieces inside one ``re_han`` block,
-not themselves a dictionary word) and cuts those with jieba's HMM: batched in numpy
-(``tinyzh.tokenizers.hmm``, bit-identical) for pure-Han runs, ``jieba.finalseg`` for the rest.
+not themselves a dictionary word) and cuts those as ``jieba.finalseg.cut`` does: Han blocks with
+jieba's HMM batched in numpy (``tinyzh.tokenizers.hmm``, bit-identical), the letters, digits and
+``+#&._%-`` between them by ``re_skip``, for all runs of a text at once.
 
 The default is rjieba; where it cannot be imported (no wheel for the platform) jieba takes its place,
 with the same output, and ``fallback_reason()`` says why (the pregen summary prints it).
@@ -31,10 +32,10 @@ from tinyzh.tokenizers.hmm import BatchViterbi
 SEGMENTERS = ("jieba", "rjieba")
 DEFAULT_SEGMENTER = "rjieba"
 FALLBACK_SEGMENTER = "jieba"
-_RE_HAN_BLOCK = re.compile("([\u4E00-\u9FD5]+)")  # jieba.finalseg.re_han
-_RE_SKIP = re.compile(r"([a-zA-Z0-9]+(?:\.\d+)?%?)")  # jieba.finalseg.re_skip
+# jieba.finalseg.cut: Han blocks (``re_han``), then in the rest ``re_skip`` matches
+# (``[a-zA-Z0-9]+(?:\.\d+)?%?``) and the text between them, as one left-to-right scan.
+_RE_MIXED = re.compile(r"[\u4E00-\u9FD5]+|[a-zA-Z0-9]+(?:\.\d+)?%?|[^\u4E00-\u9FD5a-zA-Z0-9\n]+")
 _HAN_EXTRA = "+#&._%-"  # besides CJK and ASCII letters/digits, jieba's re_han_default block chars
-MIXED_CACHE_SIZE = 200_000  # distinct mixed runs remembered per process
 
 
 class JiebaSegmenter:
@@ -60,6 +61,20 @@ def _han_table() -> np.ndarray:
     return table
 
 
+def _pure_han_table() -> np.ndarray:
+    """bool [0x10000]: jieba's ``re_han`` (U+4E00-U+9FD5), the characters its HMM cuts."""
+    table = np.zeros(0x10000, dtype=bool)
+    table[0x4E00:0x9FD6] = True
+    return table
+
+
+def _alnum_table() -> np.ndarray:
+    """bool [0x10000]: ASCII letters and digits (``re_skip``'s ``[a-zA-Z0-9]``)."""
+    table = np.zeros(0x10000, dtype=bool)
+    table[[ord(c) for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"]] = True
+    return table
+
+
 class RjiebaSegmenter:
     """rjieba's dictionary route plus jieba's HMM: jieba's output at rjieba's speed."""
 
@@ -81,8 +96,9 @@ class RjiebaSegmenter:
         # dictionary, so its has_word saves loading jieba's (~1 s).
         self._has_word = rjieba.has_word
         self._han = _han_table()
+        self._alnum = _alnum_table()
+        self._pure_han = _pure_han_table()
         self._viterbi = BatchViterbi()
-        self._mixed_cache: dict[str, tuple[tuple[int, ...], tuple[tuple[int, int], ...]]] = {}
 
     def cut(self, text: str) -> list[str]:
         out, pos = [], 0
@@ -130,7 +146,7 @@ class RjiebaSegmenter:
         hmm_starts, hmm_ends = [c0[hmm]], [c1[hmm]]
         mixed = np.flatnonzero(~pure & ~in_dict).tolist()
         if mixed:
-            self._mixed_runs([runs[k] for k in mixed], c0[mixed], c1[mixed], ends, hmm_starts, hmm_ends)
+            self._mixed_runs([runs[k] for k in mixed], c0[mixed], c1[mixed], cps, ends, hmm_starts, hmm_ends)
         run_starts = np.concatenate(hmm_starts)
         if not len(run_starts):
             return
@@ -142,42 +158,48 @@ class RjiebaSegmenter:
             stops = np.cumsum(np.fromiter(map(len, self._hmm(text[a:b])), np.int64))
             ends[a + stops - 1] = True
 
-    def _mixed_runs(self, runs: list[str], c0: np.ndarray, c1: np.ndarray, ends: np.ndarray,
+    def _mixed_runs(self, runs: list[str], c0: np.ndarray, c1: np.ndarray, cps: np.ndarray, ends: np.ndarray,
                     hmm_starts: list[np.ndarray], hmm_ends: list[np.ndarray]) -> None:
         """``jieba.finalseg.cut`` on runs mixing Han and other characters (``3个``, ``A股``): Han blocks
-        go to the HMM, the rest is split by ``re_skip``. A run's cut depends on its text alone and
-        such runs recur, so each distinct text is worked out once (``_mixed_cut``)."""
-        cuts = [self._mixed_cache.get(run) or self._mixed_cut(run) for run in runs]
-        ends[ranges(c0, c1)] = False
-        ends[np.fromiter((a + r for a, cut in zip(c0.tolist(), cuts, strict=True) for r in cut[0]), np.int64)] = True
-        hmm = [(a + h0, a + h1) for a, cut in zip(c0.tolist(), cuts, strict=True) for h0, h1 in cut[1]]
-        if hmm:
-            hmm_starts.append(np.array([h[0] for h in hmm], np.int64))
-            hmm_ends.append(np.array([h[1] for h in hmm], np.int64))
+        go to the HMM, the rest is split by ``re_skip``. Where the rest is letters and digits alone,
+        each of its stretches is one ``re_skip`` match: all such runs are cut at once in numpy. Runs
+        with ``+#&._%-`` are scanned by one regex over all of them (``_RE_MIXED``)."""
+        pos = ranges(c0, c1)  # [P] characters of the runs
+        ends[pos] = False
+        run_of = np.repeat(np.arange(len(c0)), c1 - c0)
+        chars = np.minimum(cps[pos], 0xFFFF)  # the runs' characters are all in the BMP (bufferable)
+        han = self._pure_han[chars]
+        extra = ~han & ~self._alnum[chars]
+        regex = np.bincount(run_of[extra], minlength=len(c0)) > 0  # [R] runs for the regex
+        simple = ~regex[run_of]
+        pos, run_of, han = pos[simple], run_of[simple], han[simple]
+        # Stretches of Han or of letters/digits, never across runs.
+        new = np.ones(len(pos), bool)
+        new[1:] = (run_of[1:] != run_of[:-1]) | (han[1:] != han[:-1])
+        first = np.flatnonzero(new)
+        last = np.append(first[1:], len(pos))[: len(first)] - 1
+        starts, stops = pos[first], pos[last] + 1
+        hard = np.flatnonzero(regex).tolist()
+        if hard:
+            more = self._regex_pieces([runs[k] for k in hard], c0[hard])
+            starts, stops = np.concatenate([starts, more[0]]), np.concatenate([stops, more[1]])
+        to_hmm = self._pure_han[np.minimum(cps[starts], 0xFFFF)] & (stops - starts >= 2)  # Han blocks of 2+
+        ends[stops[~to_hmm] - 1] = True  # one Han character, or one re_skip piece
+        hmm_starts.append(starts[to_hmm])
+        hmm_ends.append(stops[to_hmm])
 
-    def _mixed_cut(self, run: str) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]]:
-        """Word ends outside Han blocks (offsets into ``run``) and the Han blocks for the HMM."""
-        word_ends, han = [], []
-        pos = 0
-        for block in _RE_HAN_BLOCK.split(run):
-            if not block:
-                continue
-            if _RE_HAN_BLOCK.fullmatch(block):
-                if len(block) == 1:
-                    word_ends.append(pos)
-                else:
-                    han.append((pos, pos + len(block)))
-            else:
-                piece_end = pos
-                for piece in _RE_SKIP.split(block):
-                    if piece:
-                        piece_end += len(piece)
-                        word_ends.append(piece_end - 1)
-            pos += len(block)
-        cut = (tuple(word_ends), tuple(han))
-        if len(self._mixed_cache) < MIXED_CACHE_SIZE:
-            self._mixed_cache[run] = cut
-        return cut
+    @staticmethod
+    def _regex_pieces(runs: list[str], c0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pieces (character ranges of the text) of runs with ``+#&._%-``: Han blocks, ``re_skip``
+        matches and the stretches between them, from one ``finditer`` over the runs joined by
+        newlines (which no piece can hold)."""
+        joined = "\n".join(runs)
+        spans = np.array([m.span() for m in _RE_MIXED.finditer(joined)], np.int64).reshape(-1, 2)
+        lengths = np.fromiter(map(len, runs), np.int64, len(runs))
+        run_start = np.cumsum(lengths + 1) - lengths - 1  # where each run starts in ``joined``
+        run = np.searchsorted(run_start, spans[:, 0], side="right") - 1
+        shift = c0[run] - run_start[run]
+        return spans[:, 0] + shift, spans[:, 1] + shift
 
 
 def ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
