@@ -135,8 +135,30 @@ def requested_command(argv: list[str]) -> str | None:
     return words[0] if words and words[0] in COMMANDS else None
 
 
+# Commands whose outputs are all written and closed when they return (files through write_atomic,
+# worker pools joined): after a success the process may end without the interpreter's teardown.
+QUICK_EXIT = frozenset({"pregen"})
+
+
 def main() -> None:
     # Only the command being run is built: typer reads the signature of every command it registers,
     # and their modules import more (~0.1 s of every start). Help and typos get the full list.
     command = requested_command(sys.argv[1:])
-    make_app([command] if command else COMMANDS)()
+    app = make_app([command] if command else COMMANDS)
+    if command not in QUICK_EXIT:
+        app()
+        return
+    try:
+        app()
+    except SystemExit as done:
+        if done.code in (0, None):
+            quick_exit()
+        raise
+
+
+def quick_exit() -> None:
+    """End the process with status 0 now: tearing the interpreter down after a pregen run (the
+    tokenizer's tables, rjieba's dictionary, every module) takes ~0.08 s, 4 % of a 2 s run."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

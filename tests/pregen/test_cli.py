@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from tests.pregen import helpers
 from tinyzh.cli import app
+from tinyzh.pregen import PregenConfig, run_pregen
 
 
 def test_pregen_writes_shards_and_prints_a_summary(vocab_dir: Path, tmp_path: Path) -> None:
@@ -49,3 +52,25 @@ def test_default_segmenter_fallback_is_noted(vocab_dir: Path, tmp_path: Path, mo
     assert result.exit_code == 0, result.output
     assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["tokenizer"]["segmenter"] == "jieba"
     assert "note" in result.output and "rjieba cannot be imported" in result.output
+
+
+def test_pregen_process_ends_quickly_with_everything_written(vocab_dir: Path, tmp_path: Path) -> None:
+    """``python -m tinyzh pregen`` skips the interpreter's teardown after a success: its summary is
+    still printed and its shards and manifest are those of an in-process run; a failure exits 1 as
+    usual, with its one-line error."""
+    corpus = helpers.write_corpus(tmp_path / "c.txt", helpers.documents(40, seed=5))
+    args = ["--tokenizer", str(vocab_dir), "--workers", "2", "--epochs", "2", "--max-seq-len", "64",
+            "--chunk-documents", "10"]
+    done = subprocess.run([sys.executable, "-m", "tinyzh", "pregen", str(corpus), "-o", str(tmp_path / "cli"), *args],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((tmp_path / "cli" / "manifest.json").read_text(encoding="utf-8"))
+    assert f"{manifest['num_instances']:,} instances" in done.stdout + done.stderr  # flushed before the exit
+    expected = run_pregen(PregenConfig(corpus=[corpus], output=tmp_path / "lib", tokenizer=str(vocab_dir),
+                                       workers=1, epochs=2, max_seq_len=64, chunk_documents=10))
+    assert manifest["shards"] == expected["shards"]
+    assert helpers.shard_bytes(tmp_path / "cli") == helpers.shard_bytes(tmp_path / "lib")
+    failed = subprocess.run([sys.executable, "-m", "tinyzh", "pregen", str(tmp_path / "missing.txt"), "-o",
+                             str(tmp_path / "x"), *args], capture_output=True, text=True, timeout=120)
+    assert failed.returncode == 1 and "missing.txt" in failed.stdout + failed.stderr
+    assert "Traceback" not in failed.stdout + failed.stderr
