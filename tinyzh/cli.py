@@ -145,13 +145,10 @@ def main() -> None:
     # and their modules import more (~0.1 s of every start). Help and typos get the full list.
     command = requested_command(sys.argv[1:])
     app = make_app([command] if command else COMMANDS)
-    if command not in QUICK_EXIT:
-        app()
-        return
     try:
         app()
     except SystemExit as done:
-        if done.code in (0, None):
+        if command in QUICK_EXIT and done.code in (0, None):
             quick_exit()
         raise
 

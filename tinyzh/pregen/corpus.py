@@ -202,7 +202,6 @@ class CorpusReader:
         for first, texts in self._blocks(path):
             if self._control_lines is None or None in texts:  # bad bytes, or control characters galore
                 yield from self._lines_into(doc, texts, first, path)
-                doc.clean = False
             else:
                 yield from self._clean_block(doc, texts, first, path, self._control_lines)
         yield from self._finished(doc)
@@ -259,17 +258,15 @@ class CorpusReader:
         if (doc.chars + chars >= self.max_document_chars or max(map(len, lines)) > self.max_line_chars
                 or bisect_left(control, start + len(lines)) > bisect_left(control, start)):
             yield from self._lines_into(doc, lines, first + start, path)  # to split or clean: line by line
-            doc.clean = False
         else:
             doc.lines.extend(lines)
             doc.raw_lines += len(lines)
             doc.chars += chars
 
-    def _finished(self, doc: _Pending, counted: bool = True) -> Iterator[tuple[list[str], int]]:
-        """``doc`` if anything of it is left, counted; then start a new one. ``counted``: ``doc.chars``
-        may be trusted when the document is clean (not so while lines are being repaired)."""
+    def _finished(self, doc: _Pending) -> Iterator[tuple[list[str], int]]:
+        """``doc`` if anything of it is left, counted; then start a new one."""
         if doc.lines or doc.raw_lines:
-            chars = self._finish(doc.lines, doc.chars if doc.clean and counted else None)
+            chars = self._finish(doc.lines, doc.chars if doc.clean else None)
             if chars is not None:
                 yield doc.lines, chars
         doc.reset()
@@ -284,9 +281,10 @@ class CorpusReader:
                 continue
             text = text.strip()
             if not text:
-                yield from self._finished(doc, counted=False)
+                yield from self._finished(doc)
                 continue
             doc.raw_lines += 1
+            doc.clean = False  # ``doc.chars`` counts lines before their repair
             if len(text) > limit or not (clean or _CONTROL.search(text) is None):
                 doc.lines.extend(self._clean(text, path, first + k))
             else:
@@ -294,10 +292,7 @@ class CorpusReader:
             doc.chars += len(text)
             if doc.chars >= self.max_document_chars:  # a whole book without blank lines
                 stats.long_documents_split += 1
-                chars = self._finish(doc.lines)
-                if chars is not None:
-                    yield doc.lines, chars
-                doc.reset()
+                yield from self._finished(doc)
 
     def _blocks(self, path: Path) -> Iterator[tuple[int, list[str | None]]]:
         """(1-based number of the first line, the lines: text or None when not UTF-8), decoding

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tinyzh.arrays import gather_ranges
 from tinyzh.pregen.config import PregenConfig
 
 
@@ -206,15 +207,6 @@ class InstanceBuilder:
         front_a, la, front_b, lb = truncate_pairs(a1 - a0, b1 - b0, self.max_tokens, self.rng)
         keep = (la >= 1) & ((lb >= 1) | (self.config.pair_task == "none"))
         return Ranges(a0[keep] + front_a[keep], la[keep], b0[keep] + front_b[keep], lb[keep], label[keep])
-
-
-def gather_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Indices of the concatenated ranges ``[s, s + n)``: [sum(lengths)]."""
-    total = int(lengths.sum())
-    ends = np.cumsum(lengths)
-    # Index = position in output - where this range starts in the output + where it starts in input.
-    shift = np.repeat(starts - (ends - lengths), lengths)
-    return np.arange(total, dtype=np.int64) + shift
 
 
 def assemble(tokens: ChunkTokens, ranges: Ranges, cls_id: int, sep_id: int, pair: bool) -> dict[str, np.ndarray]:

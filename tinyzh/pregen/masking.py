@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tinyzh.arrays import gather_ranges
+
 
 @dataclass(frozen=True)
 class MaskSpec:
@@ -131,7 +133,7 @@ def mask_rows(ids: np.ndarray, flags: np.ndarray, lengths: np.ndarray, spec: Mas
     word_starts = edges[is_start]  # [W]
     sizes = np.diff(edges, append=len(flags))[is_start]  # [W] tokens per word
     chosen = choose_words(row_of_token[word_starts], sizes, budgets(lengths, spec), rng)
-    masked_tokens = spans(word_starts[chosen], sizes[chosen])  # ascending
+    masked_tokens = gather_ranges(word_starts[chosen], sizes[chosen])  # ascending
     labels = ids[masked_tokens]
     draw = rng.random(len(masked_tokens))  # [M]: < 0.8 [MASK], < 0.9 random token, else unchanged
     random_ids = rng.integers(spec.random_low, spec.random_high or spec.vocab_size, len(masked_tokens))
@@ -140,12 +142,6 @@ def mask_rows(ids: np.ndarray, flags: np.ndarray, lengths: np.ndarray, spec: Mas
     rows = row_of_token[masked_tokens]
     counts = np.bincount(rows, minlength=len(lengths))
     return out, counts, masked_tokens - row_start[rows], labels
-
-
-def spans(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """The positions ``[starts[k], starts[k] + sizes[k])`` concatenated, [sum(sizes)]."""
-    ends = np.cumsum(sizes)
-    return np.arange(int(ends[-1]) if len(ends) else 0) + np.repeat(starts - (ends - sizes), sizes)
 
 
 def mask_instance(input_ids: np.ndarray, flags: np.ndarray, spec: MaskSpec,

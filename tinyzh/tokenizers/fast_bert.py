@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from tinyzh.arrays import gather_ranges
 from tinyzh.chinese import CJK_RANGES
 from tinyzh.chinese import is_cjk_codepoint as _is_cjk
 from tinyzh.chinese import is_punct as _is_punct
@@ -206,8 +207,7 @@ class FlatEncoder:
         order = np.argsort(unit_pos, kind="stable")
         count = unit_count[order]
         total = int(count.sum())
-        ends = np.cumsum(count)
-        token_src = np.arange(total) + np.repeat(source_start[order] - (ends - count), count)
+        token_src = gather_ranges(source_start[order], count)
         ids = source[token_src].astype(np.int32)
         unit = np.repeat(np.arange(len(order)), count)  # pre-token index of each token
         t_start = unit_pos[order][unit]

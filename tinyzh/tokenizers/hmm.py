@@ -46,15 +46,11 @@ class BatchViterbi:
                 new[y] = np.where(take_b, pb, pa)
                 back[t, y] = np.where(take_b, b, a)
             v = new if lengths is None else np.where(t < lengths, new, v)  # a row that has ended keeps its scores
+        if lengths is None:
+            lengths = np.full(rows, length)
         state = np.where(v[S] >= v[E], S, E)  # max((V[E], 'E'), (V[S], 'S'))
         path = np.empty((rows, length), dtype=np.int8)
         cols = np.arange(rows)
-        if lengths is None:
-            path[:, length - 1] = state
-            for t in range(length - 1, 0, -1):
-                state = back[t, state, cols]
-                path[:, t - 1] = state
-            return path
         path[cols, lengths - 1] = state
         for t in range(length - 1, 0, -1):
             live = t < lengths  # back-tracking from each row's own last character

@@ -25,6 +25,7 @@ from functools import cache
 
 import numpy as np
 
+from tinyzh.arrays import gather_ranges
 from tinyzh.chinese import jieba_tokenizer
 from tinyzh.errors import ConfigError
 from tinyzh.tokenizers.hmm import BatchViterbi
@@ -141,7 +142,7 @@ class RjiebaSegmenter:
         runs = list(map(text.__getitem__, map(slice, c0.tolist(), c1.tolist())))
         in_dict = np.fromiter(map(self._has_word, runs), bool, len(runs))
         # A dictionary word made of single pieces stays single characters (an ASCII piece too).
-        ends[ranges(c0[in_dict], c1[in_dict])] = True
+        ends[gather_ranges(c0[in_dict], c1[in_dict] - c0[in_dict])] = True
         hmm = pure & ~in_dict
         hmm_starts, hmm_ends = [c0[hmm]], [c1[hmm]]
         mixed = np.flatnonzero(~pure & ~in_dict).tolist()
@@ -164,7 +165,7 @@ class RjiebaSegmenter:
         go to the HMM, the rest is split by ``re_skip``. Where the rest is letters and digits alone,
         each of its stretches is one ``re_skip`` match: all such runs are cut at once in numpy. Runs
         with ``+#&._%-`` are scanned by one regex over all of them (``_RE_MIXED``)."""
-        pos = ranges(c0, c1)  # [P] characters of the runs
+        pos = gather_ranges(c0, c1 - c0)  # [P] characters of the runs
         ends[pos] = False
         run_of = np.repeat(np.arange(len(c0)), c1 - c0)
         chars = np.minimum(cps[pos], 0xFFFF)  # the runs' characters are all in the BMP (bufferable)
@@ -200,12 +201,6 @@ class RjiebaSegmenter:
         run = np.searchsorted(run_start, spans[:, 0], side="right") - 1
         shift = c0[run] - run_start[run]
         return spans[:, 0] + shift, spans[:, 1] + shift
-
-
-def ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
-    """The positions of the ranges ``[starts[k], stops[k])`` concatenated: [sum of lengths]."""
-    lengths = stops - starts
-    return np.arange(int(lengths.sum())) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
 
 
 @cache
