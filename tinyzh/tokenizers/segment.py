@@ -53,26 +53,15 @@ class JiebaSegmenter:
         return np.fromiter(map(len, words), np.int64, len(words))
 
 
-def _han_table() -> np.ndarray:
-    """bool [0x10000]: characters of jieba's ``re_han_default`` (U+4E00-U+9FD5, a-z, A-Z, 0-9, +#&._%-)."""
+_ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"  # re_skip's [a-zA-Z0-9]
+
+
+def _bmp_table(chars: str = "", han: bool = False) -> np.ndarray:
+    """bool [0x10000]: True at ``chars`` and, with ``han``, at jieba's ``re_han`` (U+4E00-U+9FD5)."""
     table = np.zeros(0x10000, dtype=bool)
-    table[0x4E00:0x9FD6] = True
-    for chars in ("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789", _HAN_EXTRA):
-        table[[ord(c) for c in chars]] = True
-    return table
-
-
-def _pure_han_table() -> np.ndarray:
-    """bool [0x10000]: jieba's ``re_han`` (U+4E00-U+9FD5), the characters its HMM cuts."""
-    table = np.zeros(0x10000, dtype=bool)
-    table[0x4E00:0x9FD6] = True
-    return table
-
-
-def _alnum_table() -> np.ndarray:
-    """bool [0x10000]: ASCII letters and digits (``re_skip``'s ``[a-zA-Z0-9]``)."""
-    table = np.zeros(0x10000, dtype=bool)
-    table[[ord(c) for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"]] = True
+    if han:
+        table[0x4E00:0x9FD6] = True
+    table[[ord(c) for c in chars]] = True
     return table
 
 
@@ -96,9 +85,9 @@ class RjiebaSegmenter:
         # jieba's ``FREQ.get(word)`` is truthy exactly for dictionary words; rjieba loads the same
         # dictionary, so its has_word saves loading jieba's (~1 s).
         self._has_word = rjieba.has_word
-        self._han = _han_table()
-        self._alnum = _alnum_table()
-        self._pure_han = _pure_han_table()
+        self._han = _bmp_table(_ALNUM + _HAN_EXTRA, han=True)  # jieba's re_han_default block characters
+        self._alnum = _bmp_table(_ALNUM)
+        self._pure_han = _bmp_table(han=True)  # the characters its HMM cuts
         self._viterbi = BatchViterbi()
 
     def cut(self, text: str) -> list[str]:
@@ -178,7 +167,7 @@ class RjiebaSegmenter:
         new = np.ones(len(pos), bool)
         new[1:] = (run_of[1:] != run_of[:-1]) | (han[1:] != han[:-1])
         first = np.flatnonzero(new)
-        last = np.append(first[1:], len(pos))[: len(first)] - 1
+        last = np.append(first[1:], len(pos))[: len(first)] - 1  # the slice: no stretch at all
         starts, stops = pos[first], pos[last] + 1
         hard = np.flatnonzero(regex).tolist()
         if hard:
