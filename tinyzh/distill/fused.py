@@ -63,9 +63,8 @@ def _linear_pointwise() -> Any | None:
 def bf16_native() -> bool:
     """True on CPUs with bf16 matmul instructions (AVX-512 BF16 or AMX).
 
-    The fusion is measured on both: 1.06-1.11x a bf16 general step on an AMX Xeon, 1.09x on an
-    AVX-512 BF16 EPYC (docs/distill.md). oneDNN also accepts bf16 on AVX-512 CPUs without them, by
-    conversion; nobody measured that here.
+    The fusion is measured on both kinds (docs/distill.md). oneDNN also accepts bf16 on AVX-512 CPUs
+    without them, by conversion; nobody measured that here.
     """
     try:
         native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
